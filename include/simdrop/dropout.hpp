@@ -1,0 +1,51 @@
+// simdrop: element-wise inverted dropout on the CPU.
+//
+// Every keep decision is a pure function of (seed, offset + i, p): results do not depend on the
+// thread count, the ISA path, pointer alignment or how a tensor is split into calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace simdrop {
+
+// Where a call draws its random numbers from: element i of a call uses the stream's position offset + i.
+struct Stream {
+  std::uint64_t seed = 0;
+  std::uint64_t offset = 0;
+};
+
+// Number of 64-bit words of a bit-packed keep-mask for n elements.
+constexpr std::size_t mask_words(std::size_t n) noexcept { return (n + 63) / 64; }
+
+// The drop threshold t = round(p * 2^32) in [0, 2^32]: element i is dropped iff its 32-bit uniform u_i < t.
+// Throws std::invalid_argument naming "p" when p is NaN or outside [0, 1].
+std::uint64_t drop_threshold(double p);
+
+// The drop probability actually used for p: drop_threshold(p) / 2^32 (p resolved to 2^-32).
+double effective_drop_probability(double p);
+
+// Writes the keep-mask of elements [0, n): bit (i % 64) of mask[i / 64] is 1 iff element i is kept;
+// bits past n in the last word are 0; words past mask_words(n) are not touched.
+void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s);
+
+// y[i] = kept ? x[i] * scale : +0.0 with scale = T(1 / (1 - p)). x and y may be the same buffer.
+// A non-empty mask receives the keep-mask of the call (layout as make_mask).
+void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s,
+                     std::span<std::uint64_t> mask = {});
+void dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s,
+                     std::span<std::uint64_t> mask = {});
+
+// dx[i] = kept ? dy[i] * scale : +0.0, with the keep-mask stored by dropout_forward or make_mask.
+void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
+                      double p);
+void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
+                      double p);
+
+// The same, with the mask regenerated from the stream of the forward call (nothing stored);
+// bit-identical to the stored-mask form.
+void dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s);
+void dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s);
+
+}  // namespace simdrop

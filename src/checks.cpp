@@ -1,0 +1,48 @@
+#include "checks.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace simdrop::detail {
+
+namespace {
+[[noreturn]] void fail(std::string_view name, const std::string& what) {
+  throw std::invalid_argument(std::string(name) + ": " + what);
+}
+}  // namespace
+
+void check_probability(double p, std::string_view name) {
+  if (std::isnan(p)) fail(name, "drop probability is NaN");
+  if (p < 0.0 || p > 1.0) fail(name, "drop probability must be in [0, 1], got " + std::to_string(p));
+}
+
+void check_same_size(std::size_t a, std::size_t b, std::string_view name_a, std::string_view name_b) {
+  if (a != b)
+    fail(name_b, "has " + std::to_string(b) + " elements but " + std::string(name_a) + " has " + std::to_string(a));
+}
+
+void check_mask_size(std::size_t words, std::size_t n, std::string_view name) {
+  if (words < mask_words(n))
+    fail(name, "has " + std::to_string(words) + " words but " + std::to_string(n) + " elements need " +
+                   std::to_string(mask_words(n)));
+}
+
+void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes,
+                      std::string_view name_a, std::string_view name_b, bool allow_same) {
+  if (a_bytes == 0 || b_bytes == 0) return;
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
+  if (allow_same && a0 == b0 && a_bytes == b_bytes) return;
+  if (a0 < b0 + b_bytes && b0 < a0 + a_bytes)
+    fail(name_b, "overlaps " + std::string(name_a) +
+                     (allow_same ? " without being the same buffer" : " (they must be separate buffers)"));
+}
+
+void check_stream(Stream s, std::size_t n, std::string_view name) {
+  if (n != 0 && static_cast<std::uint64_t>(n - 1) > std::numeric_limits<std::uint64_t>::max() - s.offset)
+    fail(name, "offset " + std::to_string(s.offset) + " + " + std::to_string(n) +
+                   " elements passes the end of the stream (2^64)");
+}
+
+}  // namespace simdrop::detail

@@ -1,0 +1,36 @@
+// Argument checks shared by every entry point. Each throws std::invalid_argument naming the argument;
+// every entry point runs all of its checks before it writes anything.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <simdrop/dropout.hpp>
+
+namespace simdrop::detail {
+
+// p must be a number in [0, 1].
+void check_probability(double p, std::string_view name = "p");
+
+// Two buffers that must have the same number of elements.
+void check_same_size(std::size_t a, std::size_t b, std::string_view name_a, std::string_view name_b);
+
+// A mask given for n elements must have at least mask_words(n) words.
+void check_mask_size(std::size_t words, std::size_t n, std::string_view name = "mask");
+
+// Byte ranges [a, a + a_bytes) and [b, b + b_bytes) must be disjoint, or (if allow_same) identical.
+void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes,
+                      std::string_view name_a, std::string_view name_b, bool allow_same);
+
+// The stream positions offset .. offset + n - 1 must all exist (offset + n <= 2^64).
+void check_stream(Stream s, std::size_t n, std::string_view name = "s");
+
+template <class A, class B>
+void check_no_overlap(std::span<A> a, std::span<B> b, std::string_view name_a, std::string_view name_b,
+                      bool allow_same) {
+  check_no_overlap(a.data(), a.size_bytes(), b.data(), b.size_bytes(), name_a, name_b, allow_same);
+}
+
+}  // namespace simdrop::detail

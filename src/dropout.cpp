@@ -1,0 +1,129 @@
+// The public entry points: argument checks (all before any write), then the fused kernels of the
+// active ISA path over oneTBB blocks.
+#include <simdrop/dropout.hpp>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "checks.hpp"
+#include "dispatch.hpp"
+#include "parallel.hpp"
+
+namespace simdrop {
+
+namespace detail {
+namespace {
+
+// Elements per fused step: its mask bits (512 bytes) stay in L1 between generation and use.
+constexpr std::size_t kFusedElements = 4096;
+
+template <class T>
+T scale_of(double p) noexcept {
+  return static_cast<T>(1.0 / (1.0 - p));
+}
+
+template <class T>
+void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) {
+  if constexpr (sizeof(T) == 4)
+    k.apply_f32(x, y, mask, n, scale);
+  else
+    k.apply_f64(x, y, mask, n, scale);
+}
+
+// Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
+template <class T>
+void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                 std::uint64_t t, T scale, std::uint64_t* mask_out) {
+  std::uint64_t local[kFusedElements / 64];
+  for (std::size_t i = 0; i < n; i += kFusedElements) {
+    const std::size_t m = std::min(kFusedElements, n - i);
+    std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
+    k.mask(bits, m, seed, start + i, t);
+    apply(k, x + i, y + i, bits, m, scale);
+  }
+}
+
+template <class T>
+void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask,
+             std::string_view x_name, std::string_view y_name) {
+  check_probability(p);
+  check_same_size(x.size(), y.size(), x_name, y_name);
+  check_no_overlap(x, y, x_name, y_name, /*allow_same=*/true);
+  if (!mask.empty()) {
+    check_mask_size(mask.size(), x.size());
+    check_no_overlap(x, mask, x_name, "mask", false);
+    check_no_overlap(y, mask, y_name, "mask", false);
+  }
+  check_stream(s, x.size());
+  const KernelTable& k = active_kernels();
+  const std::uint64_t t = drop_threshold(p);
+  const T scale = scale_of<T>(p);
+  std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
+  for_each_block(x.size(), [&](std::size_t b, std::size_t e) {
+    fused_block(k, x.data() + b, y.data() + b, e - b, s.seed, s.offset + b, t, scale,
+                mask_out != nullptr ? mask_out + b / 64 : nullptr);
+  });
+}
+
+template <class T>
+void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx, double p) {
+  check_probability(p);
+  check_same_size(dy.size(), dx.size(), "dy", "dx");
+  check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
+  check_mask_size(mask.size(), dy.size());
+  check_no_overlap(dx, mask, "dx", "mask", false);
+  const KernelTable& k = active_kernels();
+  const T scale = scale_of<T>(p);
+  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
+    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale);
+  });
+}
+
+}  // namespace
+}  // namespace detail
+
+std::uint64_t drop_threshold(double p) {
+  detail::check_probability(p);
+  return static_cast<std::uint64_t>(std::round(std::ldexp(p, 32)));
+}
+
+double effective_drop_probability(double p) { return std::ldexp(static_cast<double>(drop_threshold(p)), -32); }
+
+void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s) {
+  detail::check_probability(p);
+  detail::check_mask_size(mask.size(), n);
+  detail::check_stream(s, n);
+  const detail::KernelTable& k = detail::active_kernels();
+  const std::uint64_t t = drop_threshold(p);
+  detail::for_each_block(n, [&](std::size_t b, std::size_t e) {
+    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t);
+  });
+}
+
+void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s,
+                     std::span<std::uint64_t> mask) {
+  detail::forward(x, y, p, s, mask, "x", "y");
+}
+void dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s,
+                     std::span<std::uint64_t> mask) {
+  detail::forward(x, y, p, s, mask, "x", "y");
+}
+
+void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
+                      double p) {
+  detail::backward(dy, mask, dx, p);
+}
+void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
+                      double p) {
+  detail::backward(dy, mask, dx, p);
+}
+
+void dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s) {
+  detail::forward(dy, dx, p, s, {}, "dy", "dx");
+}
+void dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s) {
+  detail::forward(dy, dx, p, s, {}, "dy", "dx");
+}
+
+}  // namespace simdrop

@@ -1,0 +1,32 @@
+// The kernel table of one ISA path. Each path implements the same two primitives; the fused
+// forward/backward passes in api.cpp compose them block by block, so mask bits stay in L1.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <simdrop/runtime.hpp>
+
+namespace simdrop::detail {
+
+struct KernelTable {
+  Isa isa;
+  // Keep bits of global elements [start, start + n) into out (bit 0 of out[0] = element `start`),
+  // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32].
+  void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t);
+  // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap.
+  void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale);
+  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale);
+};
+
+const KernelTable& scalar_kernels() noexcept;
+#if SIMDROP_HAVE_X86_KERNELS
+const KernelTable& sse2_kernels() noexcept;
+const KernelTable& avx2_kernels() noexcept;
+const KernelTable& avx512_kernels() noexcept;
+#endif
+
+// Writes the constant masks of t == 0 (keep all) and t == 2^32 (drop all); returns false for other t.
+bool constant_mask(std::uint64_t* out, std::size_t n, std::uint64_t t) noexcept;
+
+}  // namespace simdrop::detail

@@ -1,0 +1,60 @@
+#include "reference/reference.hpp"
+
+namespace simdrop::detail {
+
+void reference_group_uniforms(std::uint64_t seed, std::uint64_t group, std::uint32_t domain,
+                              std::uint32_t (&uniforms)[kGroupLanes]) noexcept {
+  for (auto& u : uniforms) u = 0;
+  const PhiloxKey key = philox_key(seed);
+  for (std::uint32_t plane = 0; plane < 32; ++plane) {
+    const PhiloxCounter words = philox_4x32(
+        {static_cast<std::uint32_t>(group), static_cast<std::uint32_t>(group >> 32), plane, domain}, key);
+    for (std::uint32_t lane = 0; lane < kGroupLanes; ++lane) {
+      const std::uint32_t bit = (words[lane / 32] >> (lane % 32)) & 1u;
+      uniforms[lane] |= bit << (31 - plane);
+    }
+  }
+}
+
+bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t) noexcept {
+  std::uint32_t uniforms[kGroupLanes];
+  reference_group_uniforms(seed, index / kGroupLanes, kDomainKeepMask, uniforms);
+  return uniforms[index % kGroupLanes] >= t;
+}
+
+void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                    std::uint64_t t) noexcept {
+  for (std::size_t w = 0; w < (n + 63) / 64; ++w) out[w] = 0;
+  std::uint32_t uniforms[kGroupLanes];
+  std::uint64_t cached_group = 0;
+  bool have_group = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t g = start + i;
+    if (!have_group || g / kGroupLanes != cached_group) {
+      cached_group = g / kGroupLanes;
+      reference_group_uniforms(seed, cached_group, kDomainKeepMask, uniforms);
+      have_group = true;
+    }
+    if (uniforms[g % kGroupLanes] >= t) out[i / 64] |= std::uint64_t{1} << (i % 64);
+  }
+}
+
+namespace {
+template <class T>
+void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool kept = (mask[i / 64] >> (i % 64)) & 1u;
+    y[i] = kept ? x[i] * scale : T(0);
+  }
+}
+}  // namespace
+
+void reference_apply(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
+  apply(x, y, mask, n, scale);
+}
+void reference_apply(const double* x, double* y, const std::uint64_t* mask, std::size_t n,
+                     double scale) noexcept {
+  apply(x, y, mask, n, scale);
+}
+
+}  // namespace simdrop::detail

@@ -1,0 +1,82 @@
+// Helpers shared by the tests: ISA switching, test data, bit counting.
+#pragma once
+
+#include <simdrop/simdrop.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace simdrop::test {
+
+// Restores the ISA path in use when it goes out of scope.
+class IsaScope {
+ public:
+  explicit IsaScope(Isa isa) : saved_(active_isa()) { set_isa(isa); }
+  ~IsaScope() { set_isa(saved_); }
+  IsaScope(const IsaScope&) = delete;
+  IsaScope& operator=(const IsaScope&) = delete;
+
+ private:
+  Isa saved_;
+};
+
+// Restores the grain size when it goes out of scope.
+class GrainScope {
+ public:
+  explicit GrainScope(std::size_t elements) : saved_(grain_size()) { set_grain_size(elements); }
+  ~GrainScope() { set_grain_size(saved_); }
+  GrainScope(const GrainScope&) = delete;
+  GrainScope& operator=(const GrainScope&) = delete;
+
+ private:
+  std::size_t saved_;
+};
+
+// n values of a fixed pseudo-random sequence in [-2, 2], none zero.
+template <class T>
+std::vector<T> test_values(std::size_t n, std::uint32_t seed = 1) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<T> dist(T(0.125), T(2));
+  std::vector<T> v(n);
+  for (auto& e : v) e = (gen() & 1u) ? dist(gen) : -dist(gen);
+  return v;
+}
+
+inline bool bit(std::span<const std::uint64_t> mask, std::size_t i) { return (mask[i / 64] >> (i % 64)) & 1u; }
+
+inline std::uint64_t count_kept(std::span<const std::uint64_t> mask) {
+  std::uint64_t k = 0;
+  for (auto w : mask) k += static_cast<std::uint64_t>(std::popcount(w));
+  return k;
+}
+
+inline std::vector<std::uint64_t> mask_of(std::size_t n, double p, Stream s) {
+  std::vector<std::uint64_t> m(mask_words(n));
+  make_mask(m, n, p, s);
+  return m;
+}
+
+// The 64 bits of a bit string starting at bit `pos` (bits past the end read as 0).
+inline std::uint64_t bits_at(std::span<const std::uint64_t> words, std::size_t pos) {
+  const std::size_t w = pos / 64, b = pos % 64;
+  const std::uint64_t lo = w < words.size() ? words[w] >> b : 0;
+  const std::uint64_t hi = (b != 0 && w + 1 < words.size()) ? words[w + 1] << (64 - b) : 0;
+  return lo | hi;
+}
+
+// Bit-exact comparison (NaN payloads and signed zeros included).
+template <class T>
+bool same_bits(std::span<const T> a, std::span<const T> b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(a[i]) !=
+        std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(b[i]))
+      return false;
+  return true;
+}
+
+}  // namespace simdrop::test
