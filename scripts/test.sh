@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, then builds and runs the whole test suite twice, as a
+# Release build and as an AddressSanitizer + UndefinedBehaviorSanitizer build. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+need_packages "${BUILD_PACKAGES[@]}" python3-pytest
+
+jobs=$(nproc)
+for preset in release sanitize; do
+  echo "== $preset: configure and build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "== $preset: tests"
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "build/ctest-$preset.log" | grep -E "tests passed|tests failed|\*\*\*|Failed|Passed" | tail -n 60 || true
+  # ctest's own status decides (tee/grep above only shorten the log shown)
+  if grep -q "100% tests passed" "build/ctest-$preset.log"; then
+    echo "== $preset: $(grep -E 'tests passed' "build/ctest-$preset.log")"
+  else
+    echo "== $preset: FAILED (full log: build/ctest-$preset.log)"
+    cat "build/ctest-$preset.log" | tail -n 80
+    exit 1
+  fi
+done
+echo "== all test suites passed"
