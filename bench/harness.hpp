@@ -1,0 +1,91 @@
+// The benchmark harness: what one benchmark case is, its buffers, the validation that runs before
+// timing, and the interface every implementation (simdrop and the baselines) provides.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simdrop::bench {
+
+enum class Op { mask, forward, backward_mask, backward_regen };
+enum class Dtype { f32, f64 };
+
+const char* op_name(Op op);
+const char* dtype_name(Dtype d);
+
+// One benchmark: <op>/<impl>/<dtype>/n:<elements>/p:<percent>/threads:<T>.
+struct Case {
+  Op op;
+  std::string impl;
+  Dtype dtype;
+  std::size_t n;
+  int p_percent;
+  int threads;
+  std::string name() const;
+};
+
+// 64-byte aligned storage, as a tensor library allocates it.
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
+};
+template <class T>
+using Buffer = std::vector<T, AlignedAllocator<T>>;
+
+// The buffers of one case: the input (x, or dy for the backward ops) holds nonzero values in
+// +-[0.125, 2], so a zero output means a dropped element.
+template <class T>
+struct Workload {
+  Workload(std::size_t n, double p, int threads);
+  std::size_t n;
+  double p;
+  int threads;
+  T scale;
+  std::uint64_t seed = 0x5EED;
+  Buffer<T> in, out;
+};
+
+// What a validation found; error is empty when the output is right.
+struct Check {
+  std::string error;
+  bool has_stats = false;
+  double keep_fraction = 0, keep_z = 0, mean_z = 0, var_ratio = 0;
+};
+
+// An implementation prepared for one case: run() is one timed iteration, check() validates the result
+// of the last run().
+struct Prepared {
+  std::function<void()> run;
+  std::function<Check()> check;
+  double bytes_per_iteration = 0;     // every byte read and written, the mask included
+  double mask_bytes_per_element = 0;  // mask memory the op keeps for a backward pass
+  std::string label;
+};
+
+// Validations, run once before timing. Thresholds: 6 standard deviations of the keep count
+// (binomial, sd sqrt(n p q)); kept values within 4 ulp of in * scale (baselines round the scale
+// their own way); dropped values exactly zero (+0.0 or -0.0).
+template <class T>
+Check check_dropout(const Workload<T>& w, const T* out);
+Check check_keep_count(std::size_t kept, std::size_t n, double p);
+template <class T>
+Check check_copy(const Workload<T>& w, const T* out);
+
+// Factories: std::nullopt where the implementation has no such op.
+template <class T>
+using Factory = std::function<std::optional<Prepared>(Op, Workload<T>&)>;
+
+}  // namespace simdrop::bench
