@@ -92,6 +92,7 @@ void run_case(benchmark::State& state, const Case c, const Factory<T> factory) {
     if (c.op != Op::mask) {
       state.counters["mean_z"] = check.mean_z;
       state.counters["var_ratio"] = check.var_ratio;
+      state.counters["var_z"] = check.var_z;
     }
   }
   state.SetLabel(prepared->label);
@@ -209,6 +210,7 @@ void add_context(const std::string& profile) {
 #else
   benchmark::AddCustomContext("torch_version", "not built");
 #endif
+  benchmark::AddCustomContext("benchmark_version", SIMDROP_BENCH_BENCHMARK_VERSION);
   benchmark::AddCustomContext("compiler", SIMDROP_BENCH_COMPILER);
   benchmark::AddCustomContext("cxx_flags", SIMDROP_BENCH_CXX_FLAGS);
   benchmark::AddCustomContext("cpu_model", cpu_model());

@@ -68,7 +68,7 @@ template <class T>
 Check check_dropout(const Workload<T>& w, const T* out) {
   const T tolerance = 4 * std::numeric_limits<T>::epsilon();
   std::size_t kept = 0;
-  double sum_x = 0, sum_y = 0, sum_x2 = 0, sum_d2 = 0;
+  double sum_x = 0, sum_y = 0, sum_x2 = 0, sum_x4 = 0, sum_d2 = 0;
   for (std::size_t i = 0; i < w.n; ++i) {
     const T x = w.in[i], y = out[i];
     if (y != T(0)) {
@@ -82,14 +82,23 @@ Check check_dropout(const Workload<T>& w, const T* out) {
         return c;
       }
     }  // a dropped value is 0 (PyTorch's multiply gives -0.0 for negative x; simdrop's +0.0 is tested in tests/)
-    sum_x += x, sum_y += y, sum_x2 += double(x) * x, sum_d2 += (double(y) - x) * (double(y) - x);
+    const double x2 = double(x) * x;
+    sum_x += x, sum_y += y, sum_x2 += x2, sum_x4 += x2 * x2, sum_d2 += (double(y) - x) * (double(y) - x);
   }
   Check c = keep_stats(static_cast<double>(kept), static_cast<double>(w.n), w.p);
   // E[y_i] = x_i and Var[y_i] = x_i^2 p / q: the sum of y is within a few sd = sqrt(sum x^2 p/q) of sum x.
   const double var = sum_x2 * w.p / (1 - w.p);
   c.mean_z = var > 0 ? (sum_y - sum_x) / std::sqrt(var) : 0;
   c.var_ratio = var > 0 ? sum_d2 / var : 1;
-  if (c.error.empty() && !(std::abs(c.mean_z) <= 6.0)) c.error = "output mean is " + std::to_string(c.mean_z) + " sigma from the input's";
+  // d = y - x is x p/q (kept, prob. q) or -x (dropped, prob. p): E[d^2] = x^2 p/q and
+  // Var[d^2] = x^4 (p^4/q^3 + p - p^2/q^2), so the sum of d^2 has a z-score against its expectation.
+  const double p = w.p, q = 1 - w.p;
+  const double var_d2 = q > 0 ? sum_x4 * (p * p * p * p / (q * q * q) + p - p * p / (q * q)) : 0;
+  c.var_z = var_d2 > 0 ? (sum_d2 - var) / std::sqrt(var_d2) : 0;
+  if (c.error.empty() && !(std::abs(c.mean_z) <= 6.0))
+    c.error = "output mean is " + std::to_string(c.mean_z) + " sigma from the input's";
+  if (c.error.empty() && !(std::abs(c.var_z) <= 6.0))
+    c.error = "output variance is " + std::to_string(c.var_z) + " sigma from x^2 p/(1-p)";
   return c;
 }
 

@@ -62,7 +62,7 @@ struct Workload {
 struct Check {
   std::string error;
   bool has_stats = false;
-  double keep_fraction = 0, keep_z = 0, mean_z = 0, var_ratio = 0;
+  double keep_fraction = 0, keep_z = 0, mean_z = 0, var_ratio = 0, var_z = 0;
 };
 
 // An implementation prepared for one case: run() is one timed iteration, check() validates the result

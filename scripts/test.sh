@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-need_packages "${BUILD_PACKAGES[@]}" python3-pytest
+need_packages "${BUILD_PACKAGES[@]}"
 
 jobs=$(nproc)
 for preset in release sanitize; do

@@ -1,0 +1,679 @@
+#!/usr/bin/python3
+"""Writes a performance report from simdrop_bench JSON files.
+
+    python3 reports/simdrop_report.py RUN.json [MORE.json ...] --out DIR
+
+DIR receives report.md, the PNG pictures it shows and a copy of each JSON file (raw/). With several
+files (two runs of one machine, or runs of several machines) the report puts them side by side and says
+which differences are significant (two-sided Mann-Whitney U over repetitions, as Google Benchmark's
+compare.py does). A missing, truncated or non-benchmark file gives one line naming it and what is wrong,
+and exit status 2; DIR is replaced only once the new report is complete.
+
+Needs only Debian's python3 and python3-matplotlib.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+
+NAME_RE = re.compile(r"^(?P<op>mask|forward|backward_mask|backward_regen)/(?P<impl>[a-z0-9_]+)"
+                     r"(?:/(?P<dtype>f32|f64))?/n:(?P<n>\d+)/p:(?P<p>\d+)/threads:(?P<threads>\d+)")
+OPS = ["forward", "backward_mask", "backward_regen", "mask"]
+IMPL_ORDER = ["simdrop", "simdrop_unfused", "copy", "torch", "eigen", "naive"]
+BASELINES = ["naive", "eigen", "torch"]
+COLORS = {"simdrop": "tab:blue", "simdrop_unfused": "tab:cyan", "copy": "black", "torch": "tab:red",
+          "eigen": "tab:green", "naive": "tab:purple"}
+ALPHA = 0.05
+
+
+class InputError(Exception):
+    """A bad input file: the message names the file and what is wrong."""
+
+
+# ---------------------------------------------------------------------------------------------- loading
+class Run:
+    """One JSON file: its context and, per benchmark, the repetitions' values."""
+
+    def __init__(self, path, label):
+        self.path, self.label = path, label
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file")
+        except OSError as e:
+            raise InputError(f"{path}: cannot be read ({e.strerror})")
+        if not text.strip():
+            raise InputError(f"{path}: empty file, not a simdrop_bench JSON")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}: not valid JSON at line {e.lineno} column {e.colno} ({e.msg}); "
+                             "truncated or not a simdrop_bench --benchmark_out file?")
+        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) \
+                or not isinstance(data.get("context"), dict):
+            raise InputError(f"{path}: not a Google Benchmark JSON (needs 'context' and a 'benchmarks' list)")
+        self.context = data["context"]
+        self.samples = defaultdict(list)   # key -> [items_per_second of each repetition]
+        self.bytes = {}                    # key -> bytes_per_second (median kept later)
+        self.counters = defaultdict(list)  # key -> [benchmark entries]
+        self.errors = {}
+        self.labels = {}
+        for b in data["benchmarks"]:
+            if not isinstance(b, dict) or "name" not in b:
+                raise InputError(f"{path}: a 'benchmarks' entry has no name: not a Google Benchmark JSON")
+            m = NAME_RE.match(b.get("run_name", b["name"]))
+            if not m:
+                continue
+            key = (m["op"], m["impl"], m["dtype"] or "-", int(m["n"]), int(m["p"]), int(m["threads"]))
+            if b.get("error_occurred"):
+                self.errors[key] = b.get("error_message", "error")
+                continue
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            if "items_per_second" not in b:
+                raise InputError(f"{path}: benchmark {b['name']} has no items_per_second counter")
+            self.samples[key].append(float(b["items_per_second"]))
+            self.bytes.setdefault(key, []).append(float(b.get("bytes_per_second", 0)))
+            self.counters[key].append(b)
+            self.labels[key] = b.get("label", "")
+        if not self.samples and not self.errors:
+            raise InputError(f"{path}: holds no simdrop_bench results (no <op>/<impl>/.../threads:<T> names)")
+
+    def median(self, key):
+        s = self.samples.get(key)
+        return statistics.median(s) if s else None
+
+    def keys(self, **want):
+        out = []
+        for k in self.samples:
+            d = dict(zip(("op", "impl", "dtype", "n", "p", "threads"), k))
+            if all(d[f] == v for f, v in want.items()):
+                out.append(k)
+        return sorted(out)
+
+    def ctx_int(self, name, default=0):
+        try:
+            return int(self.context.get(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    def max_threads(self):
+        return max((k[5] for k in self.samples), default=1)
+
+    def sizes(self, op, dtype):
+        return sorted({k[3] for k in self.samples if k[0] == op and k[2] == dtype})
+
+    def in_cache_and_dram(self, op, dtype):
+        """(in-cache n, DRAM n): the largest size whose two arrays fit in L2, and the largest size."""
+        sizes = self.sizes(op, dtype)
+        if not sizes:
+            return None, None
+        width = 4 if dtype in ("f32", "-") else 8
+        l2 = self.ctx_int("l2_bytes", 1 << 20) or (1 << 20)
+        fitting = [n for n in sizes if 2 * n * width <= l2]
+        return (fitting[-1] if fitting else sizes[0]), sizes[-1]
+
+
+def copy_key(key):
+    """The copy benchmark that key is read against: same op, dtype, size and threads (copy runs at p:30)."""
+    op, _, dtype, n, _, threads = key
+    return (op, "copy", dtype, n, 30, threads)
+
+
+# -------------------------------------------------------------------------------------------- statistics
+def mann_whitney_p(a, b):
+    """Two-sided p-value of the Mann-Whitney U test; exact without ties (small samples), else normal."""
+    m, n = len(a), len(b)
+    if m == 0 or n == 0:
+        return None
+    pooled = sorted([(v, 0) for v in a] + [(v, 1) for v in b])
+    ranks, i = [0.0] * len(pooled), 0
+    ties = []
+    while i < len(pooled):
+        j = i
+        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[k] = (i + j) / 2 + 1
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    r1 = sum(r for r, (_, g) in zip(ranks, pooled) if g == 0)
+    u1 = r1 - m * (m + 1) / 2
+    u = min(u1, m * n - u1)
+    if not ties and m * n <= 2500:
+        # Exact: counts[k] = number of arrangements with U = k (recurrence over the largest element).
+        counts = _u_distribution(m, n)
+        total = sum(counts)
+        tail = sum(counts[: int(u) + 1]) / total
+        return min(1.0, 2 * tail)
+    mean = m * n / 2
+    tie_term = sum(t ** 3 - t for t in ties) / ((m + n) * (m + n - 1)) if ties else 0
+    sd = math.sqrt(m * n / 12 * ((m + n + 1) - tie_term))
+    if sd == 0:
+        return 1.0
+    z = (abs(u - mean) - 0.5) / sd
+    return min(1.0, math.erfc(max(z, 0) / math.sqrt(2)))
+
+
+def _u_distribution(m, n):
+    # f[i][j][u]: arrangements of i and j elements with statistic u.
+    table = {}
+
+    def f(i, j):
+        if (i, j) in table:
+            return table[(i, j)]
+        if i == 0 or j == 0:
+            res = [1]
+        else:
+            a, b = f(i - 1, j), f(i, j - 1)
+            res = [0] * (i * j + 1)
+            for k, c in enumerate(a):
+                res[k + j] += c
+            for k, c in enumerate(b):
+                res[k] += c
+        table[(i, j)] = res
+        return res
+
+    return f(m, n)
+
+
+def spread(values):
+    s = sorted(values)
+    if len(s) >= 4:
+        q = statistics.quantiles(s, n=4)
+        iqr = q[2] - q[0]
+    else:
+        iqr = None
+    return statistics.median(s), s[0], s[-1], iqr
+
+
+# ---------------------------------------------------------------------------------------------- format
+def g(v):
+    return "n/a" if v is None else (f"{v / 1e9:.3g}" if v < 1e11 else f"{v / 1e9:.0f}")
+
+
+def ratio(a, b, digits=3):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.{digits}g}x"
+
+
+def size_label(n, dtype):
+    width = 4 if dtype in ("f32", "-") else 8
+    b = n * width if dtype != "-" else n // 8
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if b >= scale:
+            return f"{b / scale:g} {unit}"
+    return f"{b} B"
+
+
+def impl_sorted(impls):
+    return sorted(impls, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else 99, i))
+
+
+# ---------------------------------------------------------------------------------------------- report
+class Report:
+    def __init__(self, runs, out_dir, plt):
+        self.runs, self.out, self.plt = runs, out_dir, plt
+        self.lines = []
+        self.pictures = []
+
+    def w(self, line=""):
+        self.lines.append(line)
+
+    def picture(self, fig, name, caption):
+        path = os.path.join(self.out, name)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        self.plt.close(fig)
+        self.pictures.append(name)
+        self.w(f"![{caption}]({name})")
+        self.w()
+
+    # -- sections
+    def machine(self):
+        self.w("## Machine and build")
+        self.w()
+        rows = [("Host", lambda r: r.context.get("host_name", "?")),
+                ("Date", lambda r: r.context.get("date", "?")),
+                ("CPU", lambda r: r.context.get("cpu_model", "?")),
+                ("Cores (threads)", lambda r: str(r.context.get("num_cpus", "?"))),
+                ("MHz", lambda r: str(r.context.get("mhz_per_cpu", "?"))),
+                ("ISA path used", lambda r: r.context.get("simdrop_isa", "?")),
+                ("ISA paths supported", lambda r: r.context.get("simdrop_supported_isas", "?")),
+                ("Caches L1d / L2 / L3", lambda r: " / ".join(f"{r.ctx_int(k) // 1024} KiB"
+                                                              for k in ("l1d_bytes", "l2_bytes", "l3_bytes"))),
+                ("Copy bandwidth (DRAM, all threads)", self.copy_bandwidth),
+                ("Copy bandwidth (DRAM, 1 thread)", lambda r: self.copy_bandwidth(r, 1)),
+                ("Compiler", lambda r: r.context.get("compiler", "?")),
+                ("Flags", lambda r: "`" + (r.context.get("cxx_flags", "").strip() or "-") + "`"),
+                ("simdrop", lambda r: r.context.get("simdrop_version", "?")),
+                ("oneTBB / Eigen / PyTorch", lambda r: " / ".join(r.context.get(k, "?") for k in
+                                                                  ("tbb_version", "eigen_version", "torch_version"))),
+                ("Google Benchmark", lambda r: r.context.get("benchmark_version", "?")
+                 + (" (Debian's build, flagged DEBUG)" if r.context.get("library_build_type") == "debug" else "")),
+                ("Profile, repetitions", lambda r: f"{r.context.get('profile', '?')}, {self.repetitions(r)}")]
+        self.w("| | " + " | ".join(r.label for r in self.runs) + " |")
+        self.w("|---|" + "---|" * len(self.runs))
+        for title, f in rows:
+            self.w(f"| {title} | " + " | ".join(f(r) for r in self.runs) + " |")
+        self.w()
+
+    @staticmethod
+    def repetitions(run):
+        counts = sorted(len(v) for v in run.samples.values())
+        return str(counts[len(counts) // 2]) if counts else "0"
+
+    @staticmethod
+    def copy_bandwidth(run, threads=None):
+        keys = [k for k in run.samples if k[0] == "forward" and k[1] == "copy" and k[2] == "f32"]
+        if not keys:
+            return "n/a"
+        n = max(k[3] for k in keys)
+        t = threads or max(k[5] for k in keys if k[3] == n)
+        ks = [k for k in keys if k[3] == n and k[5] == t]
+        if not ks:
+            return "n/a"
+        bw = statistics.median(run.bytes[ks[0]])
+        return f"{bw / 1e9:.1f} GB/s ({g(run.median(ks[0]))} G el/s, {size_label(n, 'f32')} arrays)"
+
+    def headline(self):
+        run = self.runs[0]
+        self.w("## Headline")
+        self.w()
+        for threads in sorted({1, run.max_threads()}):
+            cache_n, dram_n = run.in_cache_and_dram("forward", "f32")
+            if dram_n is None:
+                return
+            parts = []
+            for n, where in ((cache_n, "in cache"), (dram_n, "DRAM")):
+                k = ("forward", "simdrop", "f32", n, 30, threads)
+                v = run.median(k)
+                if v is None:
+                    continue
+                vs = [f"{ratio(v, run.median(('forward', b, 'f32', n, 30, threads if b == 'torch' else 1)), 3)} "
+                      f"{b}" for b in BASELINES if run.median(('forward', b, 'f32', n, 30,
+                                                               threads if b == 'torch' else 1)) is not None]
+                c = run.median(copy_key(k))
+                parts.append(f"{where} ({size_label(n, 'f32')}): **{g(v)} G elements/s**, "
+                             f"{ratio(c, v)} the time of copy; " + ", ".join(vs))
+            self.w(f"* forward, fp32, p = 0.3, {threads} thread{'s' if threads > 1 else ''}: " + "; ".join(parts))
+        self.w()
+
+    def summary_tables(self):
+        run = self.runs[0]
+        self.w("## Summary by op")
+        self.w()
+        self.w("Medians of the repetitions, fp32, p = 0.3. G el/s = 10^9 elements per second. "
+               "\"x naive\" etc. is the speed-up of the row over that implementation "
+               "(naive and Eigen are single-threaded; PyTorch at the row's threads); \"/ copy\" is the row's "
+               "time over copy's time for the same bytes and threads (1.0 = the cost of moving the bytes).")
+        self.w()
+        for op in OPS:
+            cache_n, dram_n = run.in_cache_and_dram(op, "f32" if op != "mask" else "-")
+            if dram_n is None:
+                continue
+            dtype = "f32" if op != "mask" else "-"
+            for threads in sorted({1, run.max_threads()}):
+                impls = impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, p=30, threads=threads)})
+                if not impls:
+                    continue
+                self.w(f"### {op}, {threads} thread{'s' if threads > 1 else ''}")
+                self.w()
+                self.w(f"| impl | G el/s in cache ({size_label(cache_n, dtype)}) | G el/s DRAM ({size_label(dram_n, dtype)}) "
+                       "| x naive (cache / DRAM) | x eigen | x torch | / copy (cache / DRAM) | mask bytes/el |")
+                self.w("|---|---|---|---|---|---|---|---|")
+                for impl in impls:
+                    kc, kd = (op, impl, dtype, cache_n, 30, threads), (op, impl, dtype, dram_n, 30, threads)
+                    vc, vd = run.median(kc), run.median(kd)
+                    cells = []
+                    for b in BASELINES:
+                        bt = threads if b == "torch" else 1
+                        bc, bd = run.median((op, b, dtype, cache_n, 30, bt)), run.median((op, b, dtype, dram_n, 30, bt))
+                        cells.append(f"{ratio(vc, bc)} / {ratio(vd, bd)}")
+                    cc, cd = run.median(copy_key(kc)), run.median(copy_key(kd))
+                    tc = ratio(cc, vc) if vc else "n/a"
+                    td = ratio(cd, vd) if vd else "n/a"
+                    entries = run.counters.get(kd) or run.counters.get(kc) or [{}]
+                    mb = entries[0].get("mask_bytes_per_element", "n/a")
+                    self.w(f"| {impl} | {g(vc)} | {g(vd)} | " + " | ".join(cells) + f" | {tc} / {td} | {mb} |")
+                self.w()
+
+    def p_table(self):
+        run = self.runs[0]
+        keys = run.keys(impl="simdrop", threads=1)
+        if not keys:
+            return
+        self.w("## simdrop by p (1 thread, time relative to copy)")
+        self.w()
+        self.w("| op | dtype | size | " + " | ".join(f"p = {p}%" for p in sorted({k[4] for k in keys})) + " |")
+        self.w("|---|---|---|" + "---|" * len({k[4] for k in keys}))
+        ps = sorted({k[4] for k in keys})
+        for op in OPS:
+            for dtype in ("f32", "f64", "-"):
+                for n in sorted({k[3] for k in keys if k[0] == op and k[2] == dtype}):
+                    cells = []
+                    for p in ps:
+                        k = (op, "simdrop", dtype, n, p, 1)
+                        v = run.median(k)
+                        c = run.median(copy_key(k))
+                        cells.append("n/a" if v is None else f"{g(v)} G/s ({ratio(c, v)})")
+                    self.w(f"| {op} | {dtype} | {size_label(n, dtype)} | " + " | ".join(cells) + " |")
+        self.w()
+
+    def throughput_pictures(self):
+        run, plt = self.runs[0], self.plt
+        fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+        for ax, op in zip(axes.flat, OPS):
+            dtype = "f32" if op != "mask" else "-"
+            for impl in impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, threads=1)}):
+                pts = sorted((k[3], run.median(k)) for k in run.keys(op=op, impl=impl, dtype=dtype, threads=1,
+                                                                      p=30))
+                if pts:
+                    ax.plot([size_bytes(n, dtype) for n, _ in pts], [v / 1e9 for _, v in pts], marker="o", label=impl,
+                            color=COLORS.get(impl), linestyle="--" if impl == "copy" else "-")
+            self.mark_caches(ax, run)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{op} ({'fp32, ' if dtype == 'f32' else ''}p = 0.3, 1 thread)")
+            ax.set_xlabel("bytes per array" if op != "mask" else "mask bytes")
+            ax.set_ylabel("G elements/s")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        self.w("## Pictures")
+        self.w()
+        self.picture(fig, "throughput_by_size.png", "Throughput against array size, cache sizes marked")
+
+    @staticmethod
+    def mark_caches(ax, run):
+        for name, key in (("L1", "l1d_bytes"), ("L2", "l2_bytes"), ("L3", "l3_bytes")):
+            b = run.ctx_int(key)
+            if b:
+                ax.axvline(b, color="grey", linestyle=":", linewidth=1)
+                ax.text(b, 1, f" {name}", transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="grey")
+
+    def speedup_picture(self):
+        run, plt = self.runs[0], self.plt
+        fig, ax = plt.subplots(figsize=(8, 5))
+        any_line = False
+        for b in BASELINES:
+            pts = []
+            for k in run.keys(op="forward", impl="simdrop", dtype="f32", p=30, threads=1):
+                base = run.median(("forward", b, "f32", k[3], 30, 1))
+                if base:
+                    pts.append((size_bytes(k[3], "f32"), run.median(k) / base))
+            if pts:
+                pts.sort()
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=f"over {b}")
+                any_line = True
+        if not any_line:
+            plt.close(fig)
+            return
+        self.mark_caches(ax, run)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("bytes per array")
+        ax.set_ylabel("speed-up of simdrop (x)")
+        ax.set_title("forward speed-up of simdrop (fp32, p = 0.3, 1 thread)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        self.picture(fig, "speedup.png", "Speed-up of simdrop over naive, Eigen and PyTorch")
+
+    def relative_to_copy_picture(self):
+        run, plt = self.runs[0], self.plt
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for op in ("forward", "backward_mask", "backward_regen"):
+            for threads in sorted({1, run.max_threads()}):
+                pts = []
+                for k in run.keys(op=op, impl="simdrop", dtype="f32", p=30, threads=threads):
+                    c = run.median(copy_key(k))
+                    if c:
+                        pts.append((size_bytes(k[3], "f32"), c / run.median(k)))
+                if pts:
+                    pts.sort()
+                    ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=f"{op}, {threads} thr")
+        ax.axhline(1.0, color="black", linewidth=1)
+        self.mark_caches(ax, run)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("bytes per array")
+        ax.set_ylabel("time / time of copy")
+        ax.set_title("simdrop time relative to copy (fp32, p = 0.3); 1.0 = the floor")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        self.picture(fig, "relative_to_copy.png", "simdrop's time relative to copy, by size")
+
+    def scaling_picture(self):
+        run, plt = self.runs[0], self.plt
+        keys = [k for k in run.samples if k[0] == "forward" and k[2] == "f32" and k[4] == 30]
+        if not keys:
+            return
+        n = max(k[3] for k in keys)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
+        rows = []
+        for impl in impl_sorted({k[1] for k in keys if k[3] == n}):
+            pts = sorted((k[5], run.median(k)) for k in keys if k[1] == impl and k[3] == n)
+            if len(pts) < 2 or pts[0][0] != 1:
+                continue
+            base = pts[0][1]
+            ts = [t for t, _ in pts]
+            style = dict(marker="o", label=impl, color=COLORS.get(impl), linestyle="--" if impl == "copy" else "-")
+            a1.plot(ts, [v / 1e9 for _, v in pts], **style)
+            a2.plot(ts, [v / base / t for t, v in pts], **style)
+            rows.append((impl, pts))
+        if not rows:
+            plt.close(fig)
+            return
+        a1.set_xlabel("threads")
+        a1.set_ylabel("G elements/s")
+        a1.set_title(f"forward throughput, {size_label(n, 'f32')} arrays (copy = ceiling)")
+        a2.set_xlabel("threads")
+        a2.set_ylabel("parallel efficiency (speed-up / threads)")
+        a2.set_title("parallel efficiency")
+        for a in (a1, a2):
+            a.grid(True, alpha=0.3)
+            a.legend()
+        self.picture(fig, "thread_scaling.png", "Thread scaling of forward at the DRAM size")
+        self.w("| impl | " + " | ".join(f"{t} thr: G el/s (speed-up)" for t, _ in rows[0][1]) + " |")
+        self.w("|---|" + "---|" * len(rows[0][1]))
+        for impl, pts in rows:
+            self.w(f"| {impl} | " + " | ".join(f"{g(v)} ({v / pts[0][1]:.2f}x)" for _, v in pts) + " |")
+        self.w()
+
+    def mask_memory_picture(self):
+        run, plt = self.runs[0], self.plt
+        per_impl = {}
+        for op in ("forward", "backward_regen"):
+            for k, entries in run.counters.items():
+                if k[0] == op and k[2] == "f32" and k[1] != "copy":
+                    per_impl[f"{k[1]} ({'regenerated' if op == 'backward_regen' else 'stored'})"] = \
+                        entries[0].get("mask_bytes_per_element", 0)
+        if not per_impl:
+            return
+        names = sorted(per_impl, key=lambda s: per_impl[s])
+        fig, ax = plt.subplots(figsize=(8, 4))
+        ax.barh(names, [per_impl[s] for s in names], color="tab:blue")
+        for i, s in enumerate(names):
+            ax.text(per_impl[s], i, f" {per_impl[s]:g}", va="center", fontsize=8)
+        ax.set_xlabel("bytes of mask memory per element kept for backward (fp32)")
+        ax.set_title("Mask memory per element")
+        self.picture(fig, "mask_memory.png", "Bytes of mask memory per element")
+
+    def expectation(self):
+        run = self.runs[0]
+        self.w("## Expectation preservation (from each benchmark's validation run)")
+        self.w()
+        self.w("Each benchmark validates its output before timing: the keep fraction against 1 - p, the sum of "
+               "y against the sum of x (E[y] = x), and the sum of (y - x)^2 against sum x^2 p/(1-p) "
+               "(Var[y] = p/(1-p) x^2), each as a z-score; the verdict is \"ok\" when every |z| <= 6.")
+        self.w()
+        self.w("| p | implementation | checks | keep fraction (expected) | worst keep z | worst mean z | worst var z | var ratio | verdict |")
+        self.w("|---|---|---|---|---|---|---|---|---|")
+        by = defaultdict(list)
+        for k, entries in run.counters.items():
+            if k[0] != "mask" and "keep_fraction" in entries[0]:
+                by[(k[4], k[1])].append(entries[0])
+        for (p, impl) in sorted(by, key=lambda x: (x[0], impl_sorted([x[1]]))):
+            es = by[(p, impl)]
+            kz = max(abs(e.get("keep_z", 0)) for e in es)
+            mz = max(abs(e.get("mean_z", 0)) for e in es)
+            vz = max(abs(e.get("var_z", 0)) for e in es)
+            kf = statistics.median(e["keep_fraction"] for e in es)
+            vr = statistics.median(e.get("var_ratio", 1) for e in es)
+            ok = kz <= 6 and mz <= 6 and vz <= 6
+            self.w(f"| {p}% | {impl} | {len(es)} | {kf:.5f} ({1 - p / 100:.2f}) | {kz:.2f} | {mz:.2f} | {vz:.2f} "
+                   f"| {vr:.4f} | {'ok' if ok else '**FAILED**'} |")
+        failed = sorted(run.errors.items())
+        if failed:
+            self.w()
+            self.w("Benchmarks that reported an error instead of a time:")
+            self.w()
+            for k, msg in failed:
+                self.w(f"* `{'/'.join(map(str, k))}`: {msg}")
+        self.w()
+
+    def spread_table(self):
+        run = self.runs[0]
+        self.w("## Spread and significance")
+        self.w()
+        reps = self.repetitions(run)
+        self.w(f"Each figure above is a median over repetitions ({reps} here). Spread of the main comparisons "
+               "(fp32, p = 0.3), with a two-sided Mann-Whitney U test of simdrop against copy "
+               f"(significant at alpha = {ALPHA}; with fewer than about 5 repetitions a test cannot reach it).")
+        self.w()
+        self.w("| benchmark | median G el/s | min - max | IQR | p-value vs copy | verdict |")
+        self.w("|---|---|---|---|---|---|")
+        for k in sorted(run.samples):
+            if k[1] not in ("simdrop", "copy") or k[2] != "f32" or k[4] != 30:
+                continue
+            med, lo, hi, iqr = spread(run.samples[k])
+            note, verdict = "", ""
+            if k[1] == "simdrop" and copy_key(k) in run.samples:
+                pv = mann_whitney_p(run.samples[k], run.samples[copy_key(k)])
+                note = f"{pv:.3g}" if pv is not None else "n/a"
+                faster = "faster" if med > run.median(copy_key(k)) else "slower"
+                verdict = f"{faster} than copy, significant" if pv is not None and pv < ALPHA else "not significant"
+            self.w(f"| `{'/'.join(map(str, k))}` | {g(med)} | {g(lo)} - {g(hi)} | "
+                   f"{g(iqr) if iqr is not None else 'n/a'} | {note} | {verdict} |")
+        self.w()
+
+    def comparison(self):
+        if len(self.runs) < 2:
+            return
+        base = self.runs[0]
+        self.w("## Runs side by side")
+        self.w()
+        self.w("G elements/s (medians); each later run's ratio to the first, and whether the difference is "
+               f"significant (two-sided Mann-Whitney U over repetitions, alpha = {ALPHA}).")
+        self.w()
+        header = "| benchmark | " + " | ".join(r.label for r in self.runs)
+        header += " | " + " | ".join(f"{r.label} / {base.label}" for r in self.runs[1:]) + " |"
+        self.w(header)
+        self.w("|---|" + "---|" * (2 * len(self.runs) - 1))
+        keys = sorted(set().union(*(set(r.samples) for r in self.runs)),
+                      key=lambda k: (OPS.index(k[0]), k[2], impl_sorted([k[1]])[0], k[3], k[4], k[5]))
+        for k in keys:
+            if k[1] == "copy" and k[0] != "forward":
+                continue
+            cells = [g(r.median(k)) for r in self.runs]
+            comps = []
+            for r in self.runs[1:]:
+                a, b = base.samples.get(k), r.samples.get(k)
+                if not a or not b:
+                    comps.append("n/a")
+                    continue
+                pv = mann_whitney_p(a, b)
+                sig = "significant" if pv is not None and pv < ALPHA else "not significant"
+                comps.append(f"{statistics.median(b) / statistics.median(a):.3f}x (p = {pv:.2g}, {sig})")
+            self.w(f"| `{'/'.join(map(str, k))}` | " + " | ".join(cells) + " | " + " | ".join(comps) + " |")
+        self.w()
+
+    def write(self):
+        self.w("# simdrop performance report")
+        self.w()
+        names = ", ".join(f"`{r.label}`" for r in self.runs)
+        self.w(f"Runs: {names}. Tables and pictures describe the first run"
+               + ("; the last section compares all of them." if len(self.runs) > 1 else "."))
+        self.w("Raw Google Benchmark JSON: `raw/`.")
+        self.w()
+        self.headline()
+        self.machine()
+        self.summary_tables()
+        self.p_table()
+        self.throughput_pictures()
+        self.speedup_picture()
+        self.relative_to_copy_picture()
+        self.scaling_picture()
+        self.mask_memory_picture()
+        self.expectation()
+        self.spread_table()
+        self.comparison()
+        with open(os.path.join(self.out, "report.md"), "w", encoding="utf-8") as f:
+            f.write("\n".join(self.lines) + "\n")
+
+
+def size_bytes(n, dtype):
+    return n * (4 if dtype == "f32" else 8) if dtype != "-" else max(n // 8, 1)
+
+
+def unique_labels(paths):
+    labels = []
+    for p in paths:
+        base = os.path.splitext(os.path.basename(p))[0]
+        parent = os.path.basename(os.path.dirname(os.path.abspath(p)))
+        label = base if base not in ("run", "raw") else parent
+        while label in labels:
+            label = f"{parent}/{label}"
+            if label in labels:
+                label += f"-{len(labels)}"
+        labels.append(label)
+    return labels
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description="Write a report from simdrop_bench JSON files.")
+    ap.add_argument("runs", nargs="+", metavar="RUN.json")
+    ap.add_argument("--out", required=True, metavar="DIR")
+    args = ap.parse_args(argv)
+    try:
+        runs = [Run(p, label) for p, label in zip(args.runs, unique_labels(args.runs))]
+    except InputError as e:
+        print(f"simdrop_report: {e}", file=sys.stderr)
+        return 2
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = os.path.abspath(args.out)
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".report-", dir=parent)
+    try:
+        os.makedirs(os.path.join(staging, "raw"))
+        for r in runs:
+            shutil.copyfile(r.path, os.path.join(staging, "raw", r.label.replace("/", "_") + ".json"))
+        Report(runs, staging, plt).write()
+        # The new report is complete: only now replace what was in DIR.
+        if os.path.exists(out):
+            old = tempfile.mkdtemp(prefix=".report-old-", dir=parent)
+            os.rename(out, os.path.join(old, "previous"))
+            os.rename(staging, out)
+            shutil.rmtree(old)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(f"simdrop_report: wrote {os.path.join(out, 'report.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

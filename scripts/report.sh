@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The main job: installs what it needs, builds simdrop_bench (Release), runs the benchmark suite on this
+# CPU and writes a report (tables and pictures) to reports/runs/<hostname>-<UTC date-time>/.
+#
+#   ./scripts/report.sh [--full] [--no-torch] [--out DIR]
+#     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the ~3-minute quick profile
+#     --no-torch  leave PyTorch out (skips installing libtorch-dev, about 1 GiB)
+#     --out DIR   where the report goes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=quick torch=ON out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) profile=full ;;
+    --no-torch) torch=OFF ;;
+    --out) [ $# -ge 2 ] || { echo "error: --out needs a folder" >&2; exit 2; }; out="$2"; shift ;;
+    --out=*) out="${1#--out=}" ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "error: unknown argument '$1' (expected --full, --no-torch, --out DIR)" >&2; exit 2 ;;
+  esac
+  shift
+done
+source scripts/deps.sh
+packages=("${BUILD_PACKAGES[@]}")
+[ "$torch" = ON ] && packages+=(libtorch-dev)
+need_packages "${packages[@]}"
+
+echo "== build (Release, PyTorch baseline: $torch)"
+cmake --preset release -DSIMDROP_WITH_TORCH="$torch" >/dev/null
+cmake --build --preset release --target simdrop_bench -j "$(nproc)"
+
+stamp="$(hostname)-$(date -u +%Y%m%dT%H%M%SZ)"
+[ -n "$out" ] || out="reports/runs/$stamp"
+mkdir -p build/runs
+json="build/runs/$stamp.json"
+echo "== benchmarks: profile $profile (progress: [done/total] on each line)"
+build/release/bench/simdrop_bench --profile="$profile" --benchmark_out="$json" --benchmark_out_format=json
+echo "== report"
+/usr/bin/python3 reports/simdrop_report.py "$json" --out "$out"
+echo "== done: $out/report.md"

@@ -1,0 +1,240 @@
+"""Tests of reports/simdrop_report.py on small simdrop_bench-like JSON files written here.
+
+Run: python3 tests/reports/test_simdrop_report.py   (ctest runs it)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "..", "reports", "simdrop_report.py")
+sys.path.insert(0, os.path.dirname(SCRIPT))
+import simdrop_report  # noqa: E402
+
+CONTEXT = {"date": "2026-11-27T00:00:00+00:00", "host_name": "testhost", "num_cpus": 2, "mhz_per_cpu": 2600,
+           "cpu_model": "Test CPU", "simdrop_isa": "avx2", "simdrop_supported_isas": "scalar,sse2,avx2",
+           "l1d_bytes": "32768", "l2_bytes": "1048576", "l3_bytes": "33554432", "compiler": "GNU 12.2.0",
+           "cxx_flags": "-O3", "simdrop_version": "0.1.0", "tbb_version": "2021.8", "eigen_version": "3.4.0",
+           "torch_version": "1.13.0", "benchmark_version": "1.7.1", "profile": "quick"}
+# G elements/s of forward at (in cache, DRAM): simdrop is 50x naive, copy 2x simdrop.
+SPEED = {"simdrop": 3.0, "simdrop_unfused": 2.5, "copy": 6.0, "naive": 0.06, "eigen": 0.075, "torch": 0.08}
+
+
+def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
+    out = []
+    for op in ("forward", "backward_mask", "backward_regen", "mask"):
+        for impl, v in SPEED.items():
+            if op == "backward_regen" and impl in ("eigen", "torch"):
+                continue
+            for n in (65536, 16777216):
+                for threads in ((1, 2) if impl in ("simdrop", "copy", "torch", "simdrop_unfused") else (1,)):
+                    dtype = "" if op == "mask" else "/f32"
+                    name = f"{op}/{impl}{dtype}/n:{n}/p:30/threads:{threads}/real_time"
+                    scale = speed_scale if impl == "simdrop" else 1.0
+                    for r in range(reps):
+                        ips = v * 1e9 * scale * threads ** 0.5 * (1 + jitter * (r - reps // 2))
+                        e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
+                             "repetition_index": r, "iterations": 10, "real_time": n / ips * 1e6,
+                             "cpu_time": n / ips * 1e6, "time_unit": "us", "items_per_second": ips,
+                             "bytes_per_second": ips * 8, "mask_bytes_per_element": 0.125 if impl.startswith(
+                                 "simdrop") else (4.0 if impl == "torch" else 1.0), "label": impl}
+                        if impl != "copy":
+                            e.update({"keep_fraction": 0.7001, "keep_z": 0.3, "mean_z": -0.5, "var_z": 0.2,
+                                      "var_ratio": 1.001})
+                        out.append(e)
+                    out.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
+                                "aggregate_name": "median", "items_per_second": v * 1e9})
+    return out
+
+
+def write_json(folder, name, entries, context=CONTEXT):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        json.dump({"context": context, "benchmarks": entries}, f)
+    return path
+
+
+def run_report(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
+
+
+class Report(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.run1 = write_json(cls.tmp.name, "machine-a.json", bench_entries())
+        cls.out = os.path.join(cls.tmp.name, "report")
+        cls.proc = run_report(cls.run1, "--out", cls.out)
+        with open(os.path.join(cls.out, "report.md")) as f:
+            cls.md = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exit_status_and_files(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        for png in ("throughput_by_size.png", "speedup.png", "relative_to_copy.png", "thread_scaling.png",
+                    "mask_memory.png"):
+            path = os.path.join(self.out, png)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", png)
+            self.assertIn(f"]({png})", self.md)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "raw", "machine-a.json")))
+
+    def test_machine_section(self):
+        for text in ("Test CPU", "avx2", "32 KiB / 1024 KiB / 32768 KiB", "GNU 12.2.0", "2021.8 / 3.4.0 / 1.13.0",
+                     "Copy bandwidth"):
+            self.assertIn(text, self.md)
+        # copy at DRAM, 2 threads: 6e9 * sqrt(2) elements/s * 8 bytes = 67.9 GB/s
+        self.assertIn("67.9 GB/s", self.md)
+
+    def test_summary_numbers(self):
+        section = self.md.split("### forward, 1 thread")[1]
+        row = next(line for line in section.splitlines() if line.startswith("| simdrop |"))
+        cells = [c.strip() for c in row.split("|")]
+        self.assertEqual(cells[2], "3")                  # G el/s in cache
+        self.assertEqual(cells[4], "50x / 50x")          # over naive
+        self.assertEqual(cells[5], "40x / 40x")          # over eigen
+        self.assertEqual(cells[6], "37.5x / 37.5x")      # over torch
+        self.assertEqual(cells[7], "2x / 2x")            # time relative to copy
+
+    def test_expectation_section(self):
+        self.assertIn("## Expectation preservation", self.md)
+        line = next(l for l in self.md.splitlines() if l.startswith("| 30% | simdrop |"))
+        self.assertIn("0.70010 (0.70)", line)
+        self.assertTrue(line.rstrip().endswith("| ok |"), line)
+
+    def test_spread_section(self):
+        self.assertIn("## Spread and significance", self.md)
+        line = next(l for l in self.md.splitlines() if l.startswith("| `forward/simdrop/f32/16777216/30/1`"))
+        self.assertIn("slower than copy, significant", line)
+
+    def test_failed_check_is_flagged(self):
+        entries = bench_entries()
+        for e in entries:
+            if e["run_name"].startswith("forward/naive/"):
+                e["keep_z"] = 9.0
+        path = write_json(self.tmp.name, "bad-stats.json", entries)
+        out = os.path.join(self.tmp.name, "bad-stats")
+        self.assertEqual(run_report(path, "--out", out).returncode, 0)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        line = next(l for l in md.splitlines() if l.startswith("| 30% | naive |"))
+        self.assertIn("**FAILED**", line)
+
+
+class Comparison(unittest.TestCase):
+    def test_two_runs_side_by_side_with_significance(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = write_json(tmp, "machine-a.json", bench_entries(reps=9))
+            b = write_json(tmp, "machine-b.json", bench_entries(speed_scale=2.0, reps=9),
+                           dict(CONTEXT, host_name="otherhost", cpu_model="Other CPU"))
+            out = os.path.join(tmp, "cmp")
+            proc = run_report(a, b, "--out", out)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(os.path.join(out, "report.md")) as f:
+                md = f.read()
+            self.assertIn("## Runs side by side", md)
+            self.assertIn("| machine-a | machine-b |", md.replace(" | Test CPU", ""))
+            self.assertIn("Other CPU", md)
+            side = md.split("## Runs side by side")[1]
+            fast = next(l for l in side.splitlines() if l.startswith("| `forward/simdrop/f32/65536/30/1` |"))
+            self.assertIn("2.000x", fast)
+            self.assertIn("significant", fast)
+            self.assertNotIn("not significant", fast)
+            same = next(l for l in side.splitlines() if l.startswith("| `forward/naive/f32/65536/30/1` |"))
+            self.assertIn("1.000x", same)
+            self.assertIn("not significant", same)
+            self.assertEqual(len(os.listdir(os.path.join(out, "raw"))), 2)
+
+
+class MannWhitney(unittest.TestCase):
+    def test_exact_values(self):
+        # Complete separation of 3 and 3: P(U = 0) = 1 / C(6, 3) = 1/20, two-sided 0.1.
+        self.assertAlmostEqual(simdrop_report.mann_whitney_p([1, 2, 3], [4, 5, 6]), 0.1)
+        # 9 vs 9 separated: 2 / C(18, 9) = 4.1e-5.
+        self.assertAlmostEqual(simdrop_report.mann_whitney_p(list(range(9)), list(range(10, 19))), 2 / 48620)
+        # Interleaved samples: no evidence.
+        self.assertGreater(simdrop_report.mann_whitney_p([1, 3, 5, 7], [2, 4, 6, 8]), 0.5)
+
+    def test_ties_use_the_normal_approximation(self):
+        p = simdrop_report.mann_whitney_p([1, 1, 2, 2, 3] * 4, [5, 5, 6, 6, 7] * 4)
+        self.assertLess(p, 1e-5)
+        self.assertEqual(simdrop_report.mann_whitney_p([1, 1, 1], [1, 1, 1]), 1.0)
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "out")
+        os.makedirs(self.out)
+        with open(os.path.join(self.out, "report.md"), "w") as f:
+            f.write("previous report\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def assert_refused(self, path, expected):
+        proc = run_report(path, "--out", self.out)
+        self.assertEqual(proc.returncode, 2)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)          # one line, no traceback
+        self.assertIn(path, lines[0])
+        self.assertIn(expected, lines[0])
+        self.assertNotIn("Traceback", proc.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:  # nothing already there was overwritten
+            self.assertEqual(f.read(), "previous report\n")
+        self.assertEqual(os.listdir(self.out), ["report.md"])
+
+    def test_missing_file(self):
+        self.assert_refused(os.path.join(self.tmp.name, "nope.json"), "no such file")
+
+    def test_truncated_file(self):
+        good = write_json(self.tmp.name, "good.json", bench_entries(reps=1))
+        with open(good) as f:
+            text = f.read()
+        path = os.path.join(self.tmp.name, "truncated.json")
+        with open(path, "w") as f:
+            f.write(text[: len(text) // 2])
+        self.assert_refused(path, "not valid JSON")
+
+    def test_empty_file(self):
+        path = os.path.join(self.tmp.name, "empty.json")
+        open(path, "w").close()
+        self.assert_refused(path, "empty file")
+
+    def test_json_that_is_not_a_benchmark(self):
+        path = os.path.join(self.tmp.name, "package.json")
+        with open(path, "w") as f:
+            json.dump({"name": "left-pad", "version": "1.0.0"}, f)
+        self.assert_refused(path, "not a Google Benchmark JSON")
+
+    def test_benchmark_json_of_another_suite(self):
+        path = write_json(self.tmp.name, "other.json", [{"name": "BM_memcpy/8", "run_name": "BM_memcpy/8",
+                                                         "run_type": "iteration", "real_time": 1.0}])
+        self.assert_refused(path, "no simdrop_bench results")
+
+    def test_one_bad_file_among_good_ones(self):
+        good = write_json(self.tmp.name, "good.json", bench_entries(reps=1))
+        proc = run_report(good, os.path.join(self.tmp.name, "missing.json"), "--out", self.out)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("missing.json: no such file", proc.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:
+            self.assertEqual(f.read(), "previous report\n")
+
+    def test_good_input_replaces_the_old_report(self):
+        good = write_json(self.tmp.name, "good.json", bench_entries(reps=1))
+        proc = run_report(good, "--out", self.out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:
+            self.assertIn("# simdrop performance report", f.read())
+        leftovers = [n for n in os.listdir(self.tmp.name) if n.startswith(".report-")]
+        self.assertEqual(leftovers, [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
