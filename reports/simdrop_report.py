@@ -520,7 +520,7 @@ class Report:
         for k, entries in run.counters.items():
             if k[0] != "mask" and "keep_fraction" in entries[0]:
                 by[(k[4], k[1])].append(entries[0])
-        for (p, impl) in sorted(by, key=lambda x: (x[0], impl_sorted([x[1]]))):
+        for (p, impl) in sorted(by, key=lambda x: (x[0], IMPL_ORDER.index(x[1]) if x[1] in IMPL_ORDER else 99)):
             es = by[(p, impl)]
             kz = max(abs(e.get("keep_z", 0)) for e in es)
             mz = max(abs(e.get("mean_z", 0)) for e in es)
