@@ -24,23 +24,27 @@ T scale_of(double p) noexcept {
 }
 
 template <class T>
-void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) {
+void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale,
+           bool stream) {
   if constexpr (sizeof(T) == 4)
-    k.apply_f32(x, y, mask, n, scale);
+    k.apply_f32(x, y, mask, n, scale, stream);
   else
-    k.apply_f64(x, y, mask, n, scale);
+    k.apply_f64(x, y, mask, n, scale, stream);
 }
+
+// Whether a call writing `bytes` of output uses streaming stores.
+bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
 
 // Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
 template <class T>
 void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                 std::uint64_t t, T scale, std::uint64_t* mask_out) {
+                 std::uint64_t t, T scale, std::uint64_t* mask_out, bool stream) {
   std::uint64_t local[kFusedElements / 64];
   for (std::size_t i = 0; i < n; i += kFusedElements) {
     const std::size_t m = std::min(kFusedElements, n - i);
     std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
     k.mask(bits, m, seed, start + i, t);
-    apply(k, x + i, y + i, bits, m, scale);
+    apply(k, x + i, y + i, bits, m, scale, stream);
   }
 }
 
@@ -60,9 +64,10 @@ void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span
   const std::uint64_t t = drop_threshold(p);
   const T scale = scale_of<T>(p);
   std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
+  const bool stream = use_streaming(y.size_bytes());
   for_each_block(x.size(), [&](std::size_t b, std::size_t e) {
     fused_block(k, x.data() + b, y.data() + b, e - b, s.seed, s.offset + b, t, scale,
-                mask_out != nullptr ? mask_out + b / 64 : nullptr);
+                mask_out != nullptr ? mask_out + b / 64 : nullptr, stream);
   });
 }
 
@@ -75,8 +80,9 @@ void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::s
   check_no_overlap(dx, mask, "dx", "mask", false);
   const KernelTable& k = active_kernels();
   const T scale = scale_of<T>(p);
+  const bool stream = use_streaming(dx.size_bytes());
   for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
-    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale);
+    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
   });
 }
 

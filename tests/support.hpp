@@ -36,6 +36,18 @@ class GrainScope {
   std::size_t saved_;
 };
 
+// Restores the streaming-store threshold when it goes out of scope.
+class StreamScope {
+ public:
+  explicit StreamScope(std::size_t bytes) : saved_(stream_threshold()) { set_stream_threshold(bytes); }
+  ~StreamScope() { set_stream_threshold(saved_); }
+  StreamScope(const StreamScope&) = delete;
+  StreamScope& operator=(const StreamScope&) = delete;
+
+ private:
+  std::size_t saved_;
+};
+
 // n values of a fixed pseudo-random sequence in [-2, 2], none zero.
 template <class T>
 std::vector<T> test_values(std::size_t n, std::uint32_t seed = 1) {

@@ -1,7 +1,6 @@
 // Every ISA path bit-identical to the scalar reference: masks, forward and backward, fp32 and fp64,
 // awkward sizes, misaligned buffers, offsets across group and counter-word boundaries, every p.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <limits>
 
@@ -28,8 +27,12 @@ std::vector<std::uint64_t> reference_mask_of(std::size_t n, double p, Stream s) 
 template <class T>
 std::vector<T> with_specials(std::size_t n) {
   auto v = test_values<T>(n, 7);
-  const T specials[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
-                        -std::numeric_limits<T>::infinity(), T(-0.0), T(0), std::numeric_limits<T>::denorm_min(),
+  const T specials[] = {std::numeric_limits<T>::quiet_NaN(),
+                        std::numeric_limits<T>::infinity(),
+                        -std::numeric_limits<T>::infinity(),
+                        T(-0.0),
+                        T(0),
+                        std::numeric_limits<T>::denorm_min(),
                         std::numeric_limits<T>::max()};
   for (std::size_t i = 0; i < n; i += 13) v[i] = specials[(i / 13) % 7];
   return v;
@@ -45,28 +48,30 @@ void check_forward_backward(std::size_t n, double p, Stream s, std::size_t misal
   std::vector<T> expected(n);
   detail::reference_apply(x.data(), expected.data(), expected_mask.data(), n, scale);
 
-  for (Isa isa : supported_isas()) {
-    IsaScope scope(isa);
-    INFO("isa " << isa_name(isa));
-    std::vector<T> y_storage(n + misalign, T(42));
-    std::span<T> y = std::span<T>(y_storage).subspan(misalign, n);
-    std::vector<std::uint64_t> mask(mask_words(n) + 1, 0xdeadbeefull);
-    dropout_forward(x, y, p, s, std::span<std::uint64_t>(mask).first(mask_words(n)));
-    REQUIRE(same_bits<T>(y, expected));
-    REQUIRE(std::equal(expected_mask.begin(), expected_mask.end(), mask.begin()));
-    REQUIRE(mask.back() == 0xdeadbeefull);  // words past mask_words(n) untouched
+  for (Isa isa : supported_isas())
+    for (bool stream : {false, true}) {
+      IsaScope scope(isa);
+      StreamScope streaming(stream ? 0 : SIZE_MAX);  // streaming stores (aligned y) and plain ones
+      INFO("isa " << isa_name(isa) << " streaming " << stream);
+      std::vector<T> y_storage(n + misalign, T(42));
+      std::span<T> y = std::span<T>(y_storage).subspan(misalign, n);
+      std::vector<std::uint64_t> mask(mask_words(n) + 1, 0xdeadbeefull);
+      dropout_forward(x, y, p, s, std::span<std::uint64_t>(mask).first(mask_words(n)));
+      REQUIRE(same_bits<T>(y, expected));
+      REQUIRE(std::equal(expected_mask.begin(), expected_mask.end(), mask.begin()));
+      REQUIRE(mask.back() == 0xdeadbeefull);  // words past mask_words(n) untouched
 
-    std::vector<T> in_place(x.begin(), x.end());
-    dropout_forward(std::span<const T>(in_place), std::span<T>(in_place), p, s);
-    REQUIRE(same_bits<T>(in_place, expected));
+      std::vector<T> in_place(x.begin(), x.end());
+      dropout_forward(std::span<const T>(in_place), std::span<T>(in_place), p, s);
+      REQUIRE(same_bits<T>(in_place, expected));
 
-    std::vector<T> dx(n, T(42));
-    dropout_backward(x, std::span<const std::uint64_t>(expected_mask), std::span<T>(dx), p);
-    REQUIRE(same_bits<T>(dx, expected));
-    std::fill(dx.begin(), dx.end(), T(42));
-    dropout_backward(x, std::span<T>(dx), p, s);
-    REQUIRE(same_bits<T>(dx, expected));
-  }
+      std::vector<T> dx(n, T(42));
+      dropout_backward(x, std::span<const std::uint64_t>(expected_mask), std::span<T>(dx), p);
+      REQUIRE(same_bits<T>(dx, expected));
+      std::fill(dx.begin(), dx.end(), T(42));
+      dropout_backward(x, std::span<T>(dx), p, s);
+      REQUIRE(same_bits<T>(dx, expected));
+    }
 }
 
 }  // namespace
@@ -84,7 +89,7 @@ TEST_CASE("the scalar reference is the definition: u_g assembled from bit-planes
     }
     REQUIRE(u[lane] == expected);
     const std::uint64_t g = group * 128 + lane;
-    CHECK(detail::reference_keep(seed, g, u[lane]));              // u == t: kept
+    CHECK(detail::reference_keep(seed, g, u[lane]));               // u == t: kept
     CHECK_FALSE(detail::reference_keep(seed, g, u[lane] + 1ull));  // u < t: dropped
   }
 }

@@ -32,6 +32,12 @@ void set_isa(Isa isa);
 void set_grain_size(std::size_t elements);
 std::size_t grain_size() noexcept;
 
+// Outputs of at least this many bytes (default 16 MiB, about where input and output stop fitting in a
+// last-level cache) are written with streaming (non-temporal) stores, which skip reading the output's
+// cache lines first and leave the caches to the input. 0 streams always, SIZE_MAX never.
+void set_stream_threshold(std::size_t bytes) noexcept;
+std::size_t stream_threshold() noexcept;
+
 // Library version, "major.minor.patch".
 std::string_view version() noexcept;
 

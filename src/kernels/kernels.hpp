@@ -14,9 +14,11 @@ struct KernelTable {
   // Keep bits of global elements [start, start + n) into out (bit 0 of out[0] = element `start`),
   // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32].
   void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t);
-  // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap.
-  void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale);
-  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale);
+  // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap. stream: write y with
+  // streaming (non-temporal) stores where y is aligned (for outputs larger than the caches).
+  void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
+  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
+                    bool stream);
 };
 
 const KernelTable& scalar_kernels() noexcept;

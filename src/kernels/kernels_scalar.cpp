@@ -19,11 +19,12 @@ void scalar_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uin
                  std::uint64_t t) noexcept {
   if (!constant_mask(out, n, t)) reference_mask(out, n, seed, start, t);
 }
-void scalar_apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
+void scalar_apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale,
+                      bool /*stream*/) noexcept {
   reference_apply(x, y, mask, n, scale);
 }
-void scalar_apply_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n,
-                      double scale) noexcept {
+void scalar_apply_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
+                      bool /*stream*/) noexcept {
   reference_apply(x, y, mask, n, scale);
 }
 }  // namespace
