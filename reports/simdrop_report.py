@@ -207,8 +207,9 @@ def ratio(a, b, digits=3):
 
 
 def size_label(n, dtype):
-    width = 4 if dtype in ("f32", "-") else 8
-    b = n * width if dtype != "-" else n // 8
+    if dtype == "-":  # the mask op: elements, then the bit mask's bytes
+        return f"{n:,} elements"
+    b = n * (4 if dtype == "f32" else 8)
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if b >= scale:
             return f"{b / scale:g} {unit}"
@@ -647,7 +648,12 @@ def main(argv):
     except InputError as e:
         print(f"simdrop_report: {e}", file=sys.stderr)
         return 2
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print(f"simdrop_report: {sys.executable} has no matplotlib: install Debian's python3-matplotlib and run "
+              "with /usr/bin/python3", file=sys.stderr)
+        return 2
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
