@@ -387,7 +387,8 @@ class Report:
             ax.set_xlabel("bytes per array" if op != "mask" else "mask bytes")
             ax.set_ylabel("G elements/s")
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
         fig.tight_layout()
         self.w("## Pictures")
         self.w()
@@ -448,7 +449,8 @@ class Report:
         ax.set_ylabel("time / time of copy")
         ax.set_title("simdrop time relative to copy (fp32, p = 0.3); 1.0 = the floor")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
         self.picture(fig, "relative_to_copy.png", "simdrop's time relative to copy, by size")
 
     def scaling_picture(self):
