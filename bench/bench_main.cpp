@@ -45,6 +45,8 @@ struct Impl {
 std::vector<Impl> implementations(bool include_broken) {
   std::vector<Impl> impls = {
       {"simdrop", make_simdrop<float>, make_simdrop<double>, true},
+      {"simdrop_philox7", make_simdrop<float, Generator::philox4x32_7>, make_simdrop<double, Generator::philox4x32_7>,
+       true},
       {"simdrop_unfused", make_simdrop_unfused<float>, make_simdrop_unfused<double>, true},
       {"naive", make_naive<float>, make_naive<double>, false},
       {"eigen", make_eigen<float>, make_eigen<double>, false},

@@ -24,7 +24,8 @@ void check_mask_size(std::size_t words, std::size_t n, std::string_view name = "
 void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes,
                       std::string_view name_a, std::string_view name_b, bool allow_same);
 
-// The stream positions offset .. offset + n - 1 must all exist (offset + n <= 2^64).
+// The generator must be one simdrop has, and the stream positions offset .. offset + n - 1 must all
+// exist (offset + n <= 2^64).
 void check_stream(Stream s, std::size_t n, std::string_view name = "s");
 
 template <class A, class B>

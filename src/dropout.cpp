@@ -9,6 +9,7 @@
 #include "checks.hpp"
 #include "dispatch.hpp"
 #include "parallel.hpp"
+#include "reference/reference.hpp"
 
 namespace simdrop {
 
@@ -37,13 +38,13 @@ bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshol
 
 // Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
 template <class T>
-void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                 std::uint64_t t, T scale, std::uint64_t* mask_out, bool stream) {
+void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
+                 std::uint64_t* mask_out, bool stream) {
   std::uint64_t local[kFusedElements / 64];
   for (std::size_t i = 0; i < n; i += kFusedElements) {
     const std::size_t m = std::min(kFusedElements, n - i);
     std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
-    k.mask(bits, m, seed, start + i, t);
+    k.mask(bits, m, s.seed, s.offset + i, t, philox_rounds(s.generator));
     apply(k, x + i, y + i, bits, m, scale, stream);
   }
 }
@@ -66,7 +67,7 @@ void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span
   std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
   const bool stream = use_streaming(y.size_bytes());
   for_each_block(x.size(), [&](std::size_t b, std::size_t e) {
-    fused_block(k, x.data() + b, y.data() + b, e - b, s.seed, s.offset + b, t, scale,
+    fused_block(k, x.data() + b, y.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale,
                 mask_out != nullptr ? mask_out + b / 64 : nullptr, stream);
   });
 }
@@ -103,7 +104,7 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
   const detail::KernelTable& k = detail::active_kernels();
   const std::uint64_t t = drop_threshold(p);
   detail::for_each_block(n, [&](std::size_t b, std::size_t e) {
-    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t);
+    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t, detail::philox_rounds(s.generator));
   });
 }
 

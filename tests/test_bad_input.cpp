@@ -112,6 +112,16 @@ TEST_CASE("offset + n past 2^64 is rejected; exactly 2^64 is allowed", "[bad-inp
   CHECK_NOTHROW(make_mask({}, 0, 0.5, {1, max}));  // no elements: no position needed
 }
 
+TEST_CASE("a generator simdrop does not have is rejected by name", "[bad-input]") {
+  Buffers b;
+  const Stream s{1, 0, static_cast<Generator>(9)};
+  CHECK_THROWS_WITH(dropout_forward(std::span<const float>(b.x), std::span<float>(b.y), 0.5, s, b.mask),
+                    Contains("s: unknown generator"));
+  CHECK_THROWS_WITH(make_mask(b.mask, 1000, 0.5, s), Contains("s:"));
+  CHECK_THROWS_WITH(dropout_backward(std::span<const float>(b.x), std::span<float>(b.y), 0.5, s), Contains("s:"));
+  CHECK(b.untouched());
+}
+
 TEST_CASE("runtime controls reject bad values by name", "[bad-input]") {
   const std::size_t grain = grain_size();
   CHECK_THROWS_WITH(set_grain_size(0), Contains("elements:"));

@@ -35,7 +35,13 @@ double bit_correlation_z(std::span<const std::uint64_t> a, std::size_t a_pos, st
 
 }  // namespace
 
+// Every test runs for each generator a Stream offers.
+#define FOR_EACH_GENERATOR                                                                         \
+  const Generator generator = GENERATE(Generator::philox4x32_10, Generator::philox4x32_7); \
+  INFO("generator " << (generator == Generator::philox4x32_7 ? "philox4x32_7" : "philox4x32_10"))
+
 TEST_CASE("per element, E[y] = x and Var[y] = p/(1-p) x^2 across seeds", "[statistics]") {
+  FOR_EACH_GENERATOR;
   const std::size_t n = 256, seeds = 20000;
   const auto x = test_values<float>(n, 11);
   for (double p : {0.1, 0.5, 0.8}) {
@@ -44,7 +50,7 @@ TEST_CASE("per element, E[y] = x and Var[y] = p/(1-p) x^2 across seeds", "[stati
     std::vector<double> sum(n, 0), sum_sq(n, 0);
     std::vector<float> y(n);
     for (std::uint64_t seed = 0; seed < seeds; ++seed) {
-      dropout_forward(std::span<const float>(x), std::span<float>(y), p, {seed, 0});
+      dropout_forward(std::span<const float>(x), std::span<float>(y), p, {seed, 0, generator});
       for (std::size_t i = 0; i < n; ++i) {
         // y is 0 or the kept value exactly: the moments below are then those of c * Bernoulli(q).
         REQUIRE((y[i] == 0.0f || y[i] == x[i] * scale));
@@ -74,13 +80,14 @@ TEST_CASE("per element, E[y] = x and Var[y] = p/(1-p) x^2 across seeds", "[stati
 }
 
 TEST_CASE("the keep fraction matches 1 - p for p from 0.01 to 0.99", "[statistics]") {
+  FOR_EACH_GENERATOR;
   const std::size_t n = std::size_t{1} << 22;
   for (double p : {0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 1.0 / 3, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95, 0.99}) {
     for (Isa isa : supported_isas()) {
       if (isa == Isa::scalar) continue;  // the reference is slow at this size; it is the oracle elsewhere
       IsaScope scope(isa);
       const double pe = effective_drop_probability(p), q = 1 - pe;
-      const double kept = static_cast<double>(count_kept(mask_of(n, p, {0xC0FFEE, 12345})));
+      const double kept = static_cast<double>(count_kept(mask_of(n, p, {0xC0FFEE, 12345, generator})));
       // Binomial(n, q): sd = sqrt(n q p).
       INFO("isa " << isa_name(isa) << " p " << p << " kept " << kept);
       CHECK(std::abs(kept - n * q) <= kSigmas * std::sqrt(n * q * pe));
@@ -92,6 +99,7 @@ TEST_CASE("the keep count varies across seeds and across blocks as a binomial do
   // A kernel that reuses random numbers across blocks or calls passes the mean test but not this one.
   // With S samples of Binomial(m, q), the sample variance V has sd ~ m q p sqrt(2 / (S - 1)) (the
   // binomial's excess kurtosis (1 - 6qp)/(mqp) adds under 0.1% here), so |V / mqp - 1| <= 6 sqrt(2/(S-1)).
+  FOR_EACH_GENERATOR;
   const std::size_t m = 4096, samples = 2000;
   const double bound = kSigmas * std::sqrt(2.0 / (samples - 1));
   for (double p : {0.3, 0.5}) {
@@ -104,8 +112,8 @@ TEST_CASE("the keep count varies across seeds and across blocks as a binomial do
     };
     std::vector<double> across_seeds, across_blocks;
     for (std::uint64_t seed = 0; seed < samples; ++seed)
-      across_seeds.push_back(static_cast<double>(count_kept(mask_of(m, p, {seed, 0}))));
-    const auto big = mask_of(m * samples, p, {77, 0});
+      across_seeds.push_back(static_cast<double>(count_kept(mask_of(m, p, {seed, 0, generator}))));
+    const auto big = mask_of(m * samples, p, {77, 0, generator});
     for (std::size_t b = 0; b < samples; ++b)
       across_blocks.push_back(static_cast<double>(
           count_kept(std::span<const std::uint64_t>(big).subspan(b * m / 64, m / 64))));
@@ -118,11 +126,12 @@ TEST_CASE("the keep count varies across seeds and across blocks as a binomial do
 TEST_CASE("no position bias inside a SIMD word, a 128-lane group or a batch of groups", "[statistics]") {
   // Keep counts by position modulo 2048 (a multiple of every word, group and batch width): chi-square
   // with 2048 degrees of freedom (q known) has mean 2048 and sd 64, so the bound is 2048 + 6 * 64.
+  FOR_EACH_GENERATOR;
   const std::size_t classes = 2048, n = std::size_t{1} << 24;
   for (double p : {0.3, 0.9}) {
     for (std::uint64_t offset : {0ull, 37ull}) {
       const double pe = effective_drop_probability(p), q = 1 - pe;
-      const auto mask = mask_of(n, p, {2718, offset});
+      const auto mask = mask_of(n, p, {2718, offset, generator});
       std::vector<double> counts(classes, 0);
       for (std::size_t i = 0; i < n; ++i) counts[i % classes] += bit(mask, i);
       const double trials = static_cast<double>(n / classes);
@@ -137,10 +146,11 @@ TEST_CASE("no position bias inside a SIMD word, a 128-lane group or a batch of g
 
 TEST_CASE("no lag correlation at lags 1 to 4096", "[statistics]") {
   // For each lag L, z_L of bits i and i + L over n - 4096 positions is ~N(0, 1): |z_L| <= 6.
+  FOR_EACH_GENERATOR;
   const std::size_t n = std::size_t{1} << 21, span = n - 4096;
   for (double p : {0.3, 0.5, 0.9}) {
     const double q = 1 - effective_drop_probability(p);
-    const auto mask = mask_of(n, p, {31337, 0});
+    const auto mask = mask_of(n, p, {31337, 0, generator});
     double worst = 0;
     std::size_t worst_lag = 0;
     for (std::size_t lag = 1; lag <= 4096; ++lag) {
@@ -153,16 +163,20 @@ TEST_CASE("no lag correlation at lags 1 to 4096", "[statistics]") {
 }
 
 TEST_CASE("neighbouring seeds and distant offsets give independent masks", "[statistics]") {
+  FOR_EACH_GENERATOR;
   const std::size_t n = std::size_t{1} << 22;
   const double p = 0.3, q = 1 - effective_drop_probability(p);
   const std::uint64_t s = 0x1234;
+  const Generator g = generator, other = generator == Generator::philox4x32_7 ? Generator::philox4x32_10
+                                                                               : Generator::philox4x32_7;
   const std::pair<Stream, Stream> pairs[] = {
-      {{s, 0}, {s + 1, 0}},                        // neighbouring seeds
-      {{s, 0}, {s ^ (1ull << 32), 0}},             // seeds differing in the high key word only
-      {{s, 0}, {s ^ (1ull << 63), 0}},             // and in its top bit
-      {{s, 0}, {s, 1ull << 39}},                   // groups 2^32 apart: counter words equal but the high one
-      {{s, 0}, {s, 128ull << 20}},                 // far in the same low counter word
-      {{0, 0}, {1, 0}}};
+      {{s, 0, g}, {s + 1, 0, g}},             // neighbouring seeds
+      {{s, 0, g}, {s ^ (1ull << 32), 0, g}},  // seeds differing in the high key word only
+      {{s, 0, g}, {s ^ (1ull << 63), 0, g}},  // and in its top bit
+      {{s, 0, g}, {s, 1ull << 39, g}},        // groups 2^32 apart: counter words equal but the high one
+      {{s, 0, g}, {s, 128ull << 20, g}},      // far in the same low counter word
+      {{0, 0, g}, {1, 0, g}},
+      {{s, 0, g}, {s, 0, other}}};            // the same stream under the other generator
   for (const auto& [a, b] : pairs) {
     const auto ma = mask_of(n, p, a), mb = mask_of(n, p, b);
     INFO("seeds " << a.seed << ", " << b.seed << " offsets " << a.offset << ", " << b.offset);
@@ -174,11 +188,12 @@ TEST_CASE("neighbouring seeds and distant offsets give independent masks", "[sta
 TEST_CASE("extreme p drop the expected number out of 2^26", "[statistics]") {
   // t = round(1e-6 * 2^32) = 4295, so lambda = 2^26 * 4295 / 2^32 = 67.1 drops (or keeps); the count is
   // Binomial ~ Poisson(lambda) with sd sqrt(lambda) = 8.2, so it must lie within lambda +- 6 sqrt(lambda).
+  FOR_EACH_GENERATOR;
   const std::size_t n = std::size_t{1} << 26;
   REQUIRE(drop_threshold(1e-6) == 4295);
   const double lambda = n * effective_drop_probability(1e-6);
-  const double dropped = static_cast<double>(n - count_kept(mask_of(n, 1e-6, {5, 0})));
-  const double kept = static_cast<double>(count_kept(mask_of(n, 1 - 1e-6, {5, 0})));
+  const double dropped = static_cast<double>(n - count_kept(mask_of(n, 1e-6, {5, 0, generator})));
+  const double kept = static_cast<double>(count_kept(mask_of(n, 1 - 1e-6, {5, 0, generator})));
   INFO("lambda " << lambda << " dropped " << dropped << " kept " << kept);
   CHECK(std::abs(dropped - lambda) <= kSigmas * std::sqrt(lambda));
   CHECK(std::abs(kept - lambda) <= kSigmas * std::sqrt(lambda));

@@ -1,6 +1,6 @@
-// simdrop through its public API: fused (`simdrop`) and as separate mask and apply passes
-// (`simdrop_unfused`, to show what fusion buys), plus a test-only wrong kernel (`broken_keep_all`) that
-// the validation must reject.
+// simdrop through its public API: fused (`simdrop`; `simdrop_philox7` with the Philox4x32-7 stream
+// option) and as separate mask and apply passes (`simdrop_unfused`, to show what fusion buys), plus a
+// test-only wrong kernel (`broken_keep_all`) that the validation must reject.
 #pragma once
 
 #include <simdrop/simdrop.hpp>
@@ -12,10 +12,12 @@
 
 namespace simdrop::bench {
 
-template <class T>
+template <class T, Generator G = Generator::philox4x32_10>
 std::optional<Prepared> make_simdrop(Op op, Workload<T>& w) {
+  // The stored-mask backward pass does not draw random numbers: one generator covers it.
+  if (G != Generator::philox4x32_10 && op == Op::backward_mask) return std::nullopt;
   auto bits = std::make_shared<Buffer<std::uint64_t>>(mask_words(w.n));
-  const Stream s{w.seed, 0};
+  const Stream s{w.seed, 0, G};
   const double data_bytes = 2.0 * w.n * sizeof(T), mask_bytes = w.n / 8.0;
   auto check_out = [&w] { return check_dropout(w, w.out.data()); };
   switch (op) {

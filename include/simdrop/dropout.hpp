@@ -10,10 +10,15 @@
 
 namespace simdrop {
 
+// The counter-based generator behind a stream. Both are Crush-resistant (Salmon et al., SC'11);
+// Philox4x32-7 (as Random123 and FlashAttention use) costs 7/10 of the rounds. Masks differ between them.
+enum class Generator : std::uint8_t { philox4x32_10 = 0, philox4x32_7 = 1 };
+
 // Where a call draws its random numbers from: element i of a call uses the stream's position offset + i.
 struct Stream {
   std::uint64_t seed = 0;
   std::uint64_t offset = 0;
+  Generator generator = Generator::philox4x32_10;
 };
 
 // Number of 64-bit words of a bit-packed keep-mask for n elements.

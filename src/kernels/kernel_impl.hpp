@@ -49,11 +49,12 @@ struct Block4 {
   U64 w0, w1, w2, w3;  // the block's four words, in the low halves
 };
 
-// Philox4x32-10 over kW counters at once: counter i = {c0[i], c1[i], c2, c3} (low halves).
+// Philox4x32-Rounds over kW counters at once: counter i = {c0[i], c1[i], c2, c3} (low halves).
+template <int Rounds>
 inline Block4 philox_batch(U64 c0, U64 c1, std::uint32_t c2, std::uint32_t c3, PhiloxKey key) noexcept {
   U64 x0 = c0, x1 = c1, x2(std::uint64_t{c2}), x3(std::uint64_t{c3});
   std::uint32_t k0 = key[0], k1 = key[1];
-  for (int r = 0; r < kPhiloxRounds; ++r) {
+  for (int r = 0; r < Rounds; ++r) {
     if (r > 0) {
       k0 += kPhiloxW0;
       k1 += kPhiloxW1;
@@ -73,6 +74,7 @@ inline bool all_ones_low(U64 v) noexcept {
 }
 
 // Writes the 128 keep bits of groups [group, group + kW) to out[2k], out[2k + 1]; 0 < t < 2^32.
+template <int Rounds>
 inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, std::uint32_t t) noexcept {
   alignas(64) std::uint64_t lo[kW], hi[kW];
   for (std::size_t k = 0; k < kW; ++k) {
@@ -97,7 +99,7 @@ inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, 
   for (int plane = 0; plane <= last_plane; plane += kPlanesPerStep) {
     Block4 b[kPlanesPerStep];
     for (int k = 0; k < kPlanesPerStep; ++k)
-      b[k] = philox_batch(c0, c1, static_cast<std::uint32_t>(plane + k), kDomainKeepMask, key);
+      b[k] = philox_batch<Rounds>(c0, c1, static_cast<std::uint32_t>(plane + k), kDomainKeepMask, key);
     for (int k = 0; k < kPlanesPerStep && plane + k <= last_plane; ++k) apply_plane(b[k], plane + k);
     if (all_ones_low(d0 & d1 & d2 & d3)) break;
   }
@@ -109,8 +111,9 @@ inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, 
   }
 }
 
-void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t) noexcept {
-  if (constant_mask(out, n, t)) return;
+template <int Rounds>
+void make_mask_rounds(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                      std::uint64_t t) noexcept {
   const PhiloxKey key = philox_key(seed);
   const auto t32 = static_cast<std::uint32_t>(t);
   constexpr std::size_t kChunkWords = 128;  // output words per chunk: 8192 elements
@@ -123,7 +126,7 @@ void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint6
     const std::uint64_t g_first = first / 128;
     const std::size_t shift = first % 128;
     const std::size_t groups_needed = (shift + 64 * count + 127) / 128;
-    for (std::size_t g = 0; g < groups_needed; g += kW) keep_groups(groups + 2 * g, g_first + g, key, t32);
+    for (std::size_t g = 0; g < groups_needed; g += kW) keep_groups<Rounds>(groups + 2 * g, g_first + g, key, t32);
     const std::size_t bit = shift % 64, word = shift / 64;
     for (std::size_t k = 0; k < count; ++k) {
       const std::uint64_t low = groups[word + k] >> bit;
@@ -131,6 +134,15 @@ void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint6
     }
   }
   if (n % 64 != 0) out[words - 1] &= (std::uint64_t{1} << (n % 64)) - 1;
+}
+
+void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+               int rounds) noexcept {
+  if (constant_mask(out, n, t)) return;
+  if (rounds == 7)
+    make_mask_rounds<7>(out, n, seed, start, t);
+  else
+    make_mask_rounds<10>(out, n, seed, start, t);
 }
 
 // Stores v at y with a non-temporal (streaming) store; y is aligned to the batch.

@@ -12,8 +12,9 @@ namespace simdrop::detail {
 struct KernelTable {
   Isa isa;
   // Keep bits of global elements [start, start + n) into out (bit 0 of out[0] = element `start`),
-  // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32].
-  void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t);
+  // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32]; rounds: Philox rounds, 10 or 7.
+  void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+               int rounds);
   // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap. stream: write y with
   // streaming (non-temporal) stores where y is aligned (for outputs larger than the caches).
   void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);

@@ -15,9 +15,9 @@ bool constant_mask(std::uint64_t* out, std::size_t n, std::uint64_t t) noexcept 
 }
 
 namespace {
-void scalar_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                 std::uint64_t t) noexcept {
-  if (!constant_mask(out, n, t)) reference_mask(out, n, seed, start, t);
+void scalar_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+                 int rounds) noexcept {
+  if (!constant_mask(out, n, t)) reference_mask(out, n, seed, start, t, rounds);
 }
 void scalar_apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale,
                       bool /*stream*/) noexcept {

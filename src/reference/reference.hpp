@@ -2,7 +2,7 @@
 // that is clearest. Tests hold every SIMD path to it bit for bit; it is also the `scalar` ISA path.
 //
 // Definition. Global element index g (= stream offset + call index) belongs to group G = g / 128 and
-// lane l = g % 128. For bit-plane j = 0..31, the Philox4x32-10 block
+// lane l = g % 128. For bit-plane j = 0..31, the Philox4x32-R block (R = 10, or 7 for Philox4x32-7)
 //     W_j = philox_4x32(counter = {lo32(G), hi32(G), j, domain}, key = {lo32(seed), hi32(seed)})
 // gives one random bit to each of the 128 lanes: lane l takes bit (l % 32) of word (l / 32).
 // Element g's 32-bit uniform is u_g = sum_j bit_j * 2^(31 - j) (plane 0 is the most significant bit).
@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <simdrop/dropout.hpp>
+
 #include "reference/philox.hpp"
 
 namespace simdrop::detail {
@@ -23,17 +25,23 @@ namespace simdrop::detail {
 inline constexpr std::uint32_t kGroupLanes = 128;
 inline constexpr std::uint32_t kDomainKeepMask = 0;
 
+// Philox rounds of a generator (10 or 7).
+constexpr int philox_rounds(Generator g) noexcept { return g == Generator::philox4x32_7 ? 7 : 10; }
+
+// Returns the Philox4x32-`rounds` block (rounds is 10 or 7).
+PhiloxCounter philox_block(PhiloxCounter c, PhiloxKey k, int rounds) noexcept;
+
 // Returns the 32-bit uniform of every lane of group `group`.
 void reference_group_uniforms(std::uint64_t seed, std::uint64_t group, std::uint32_t domain,
-                              std::uint32_t (&uniforms)[kGroupLanes]) noexcept;
+                              std::uint32_t (&uniforms)[kGroupLanes], int rounds = 10) noexcept;
 
 // Returns true iff global element `index` of stream `seed` is kept under drop threshold t.
-bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t) noexcept;
+bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t, int rounds = 10) noexcept;
 
 // Writes keep bits of global elements [start, start + n) to out (bit 0 of out[0] = element `start`),
 // zeroing bits past n in the last word. One group's uniforms at a time.
-void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                    std::uint64_t t) noexcept;
+void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+                    int rounds = 10) noexcept;
 
 // y[i] = bit i of mask ? x[i] * scale : +0.0.
 void reference_apply(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept;
