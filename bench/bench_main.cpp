@@ -47,6 +47,7 @@ std::vector<Impl> implementations(bool include_broken) {
       {"simdrop", make_simdrop<float>, make_simdrop<double>, true},
       {"simdrop_philox7", make_simdrop<float, Generator::philox4x32_7>, make_simdrop<double, Generator::philox4x32_7>,
        true},
+      {"simdrop_ars5", make_simdrop<float, Generator::ars5>, make_simdrop<double, Generator::ars5>, true},
       {"simdrop_unfused", make_simdrop_unfused<float>, make_simdrop_unfused<double>, true},
       {"naive", make_naive<float>, make_naive<double>, false},
       {"eigen", make_eigen<float>, make_eigen<double>, false},

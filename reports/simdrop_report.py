@@ -25,9 +25,9 @@ from collections import defaultdict
 NAME_RE = re.compile(r"^(?P<op>mask|forward|backward_mask|backward_regen)/(?P<impl>[a-z0-9_]+)"
                      r"(?:/(?P<dtype>f32|f64))?/n:(?P<n>\d+)/p:(?P<p>\d+)/threads:(?P<threads>\d+)")
 OPS = ["forward", "backward_mask", "backward_regen", "mask"]
-IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_unfused", "copy", "torch", "eigen", "naive"]
+IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", "copy", "torch", "eigen", "naive"]
 BASELINES = ["naive", "eigen", "torch"]
-COLORS = {"simdrop": "tab:blue", "simdrop_philox7": "tab:orange", "simdrop_unfused": "tab:cyan", "copy": "black", "torch": "tab:red",
+COLORS = {"simdrop": "tab:blue", "simdrop_philox7": "tab:orange", "simdrop_ars5": "tab:brown", "simdrop_unfused": "tab:cyan", "copy": "black", "torch": "tab:red",
           "eigen": "tab:green", "naive": "tab:purple"}
 ALPHA = 0.05
 

@@ -40,7 +40,8 @@ void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::si
 }
 
 void check_stream(Stream s, std::size_t n, std::string_view name) {
-  if (s.generator != Generator::philox4x32_10 && s.generator != Generator::philox4x32_7)
+  if (s.generator != Generator::philox4x32_10 && s.generator != Generator::philox4x32_7 &&
+      s.generator != Generator::ars5)
     fail(name, "unknown generator " + std::to_string(static_cast<int>(s.generator)));
   if (n != 0 && static_cast<std::uint64_t>(n - 1) > std::numeric_limits<std::uint64_t>::max() - s.offset)
     fail(name, "offset " + std::to_string(s.offset) + " + " + std::to_string(n) +

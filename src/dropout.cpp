@@ -44,7 +44,7 @@ void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s
   for (std::size_t i = 0; i < n; i += kFusedElements) {
     const std::size_t m = std::min(kFusedElements, n - i);
     std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
-    k.mask(bits, m, s.seed, s.offset + i, t, philox_rounds(s.generator));
+    k.mask(bits, m, s.seed, s.offset + i, t, s.generator);
     apply(k, x + i, y + i, bits, m, scale, stream);
   }
 }
@@ -104,7 +104,7 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
   const detail::KernelTable& k = detail::active_kernels();
   const std::uint64_t t = drop_threshold(p);
   detail::for_each_block(n, [&](std::size_t b, std::size_t e) {
-    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t, detail::philox_rounds(s.generator));
+    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t, s.generator);
   });
 }
 

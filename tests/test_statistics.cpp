@@ -37,8 +37,9 @@ double bit_correlation_z(std::span<const std::uint64_t> a, std::size_t a_pos, st
 
 // Every test runs for each generator a Stream offers.
 #define FOR_EACH_GENERATOR                                                                         \
-  const Generator generator = GENERATE(Generator::philox4x32_10, Generator::philox4x32_7); \
-  INFO("generator " << (generator == Generator::philox4x32_7 ? "philox4x32_7" : "philox4x32_10"))
+  const Generator generator =                                                                \
+      GENERATE(Generator::philox4x32_10, Generator::philox4x32_7, Generator::ars5);          \
+  INFO("generator " << static_cast<int>(generator))
 
 TEST_CASE("per element, E[y] = x and Var[y] = p/(1-p) x^2 across seeds", "[statistics]") {
   FOR_EACH_GENERATOR;
@@ -167,8 +168,8 @@ TEST_CASE("neighbouring seeds and distant offsets give independent masks", "[sta
   const std::size_t n = std::size_t{1} << 22;
   const double p = 0.3, q = 1 - effective_drop_probability(p);
   const std::uint64_t s = 0x1234;
-  const Generator g = generator, other = generator == Generator::philox4x32_7 ? Generator::philox4x32_10
-                                                                               : Generator::philox4x32_7;
+  const Generator g = generator, other = generator == Generator::philox4x32_10 ? Generator::ars5
+                                                                                : Generator::philox4x32_10;
   const std::pair<Stream, Stream> pairs[] = {
       {{s, 0, g}, {s + 1, 0, g}},             // neighbouring seeds
       {{s, 0, g}, {s ^ (1ull << 32), 0, g}},  // seeds differing in the high key word only

@@ -10,9 +10,11 @@
 
 namespace simdrop {
 
-// The counter-based generator behind a stream. Both are Crush-resistant (Salmon et al., SC'11);
-// Philox4x32-7 (as Random123 and FlashAttention use) costs 7/10 of the rounds. Masks differ between them.
-enum class Generator : std::uint8_t { philox4x32_10 = 0, philox4x32_7 = 1 };
+// The counter-based generator behind a stream, all Crush-resistant (Salmon et al., SC'11): Philox4x32-10
+// (the default; cuRAND's and PyTorch CUDA's), Philox4x32-7 (7/10 of the rounds, as Random123 and
+// FlashAttention use it) and ARS-5 (five AES rounds: AES-NI / VAES where the CPU has them, exact
+// everywhere). Each gives its own masks; every path of one generator gives the same masks.
+enum class Generator : std::uint8_t { philox4x32_10 = 0, philox4x32_7 = 1, ars5 = 2 };
 
 // Where a call draws its random numbers from: element i of a call uses the stream's position offset + i.
 struct Stream {

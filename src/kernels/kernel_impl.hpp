@@ -23,6 +23,7 @@ namespace simdrop::detail::SIMDROP_KERNEL_NAMESPACE {
 namespace {
 
 using Arch = SIMDROP_KERNEL_ARCH;
+constexpr Isa kIsa = SIMDROP_KERNEL_ISA;
 // Philox runs with one 32-bit word per 64-bit lane: the multiplier (vpmuludq) reads the low half of
 // each lane and leaves the whole 64-bit product in place, so the high half is one shift away and the
 // low half needs no work at all. High halves of the other words hold garbage that nothing reads: the
@@ -111,38 +112,22 @@ inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, 
   }
 }
 
+// Keep bits of groups [g_first, g_first + count) with Philox4x32-Rounds, kW groups at a time.
 template <int Rounds>
-void make_mask_rounds(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                      std::uint64_t t) noexcept {
+void philox_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                   std::uint32_t t) noexcept {
+  static_assert(kW <= kMaxGroupsPerBatch);
   const PhiloxKey key = philox_key(seed);
-  const auto t32 = static_cast<std::uint32_t>(t);
-  constexpr std::size_t kChunkWords = 128;  // output words per chunk: 8192 elements
-  // Group-aligned bits of one chunk: at most kChunkWords / 2 + 1 groups, rounded up to kW, plus a pad word.
-  alignas(64) std::uint64_t groups[2 * (kChunkWords / 2 + 1 + kW) + 1];
-  const std::size_t words = (n + 63) / 64;
-  for (std::size_t w0 = 0; w0 < words; w0 += kChunkWords) {
-    const std::size_t count = words - w0 < kChunkWords ? words - w0 : kChunkWords;
-    const std::uint64_t first = start + 64 * w0;  // global index of the chunk's first bit
-    const std::uint64_t g_first = first / 128;
-    const std::size_t shift = first % 128;
-    const std::size_t groups_needed = (shift + 64 * count + 127) / 128;
-    for (std::size_t g = 0; g < groups_needed; g += kW) keep_groups<Rounds>(groups + 2 * g, g_first + g, key, t32);
-    const std::size_t bit = shift % 64, word = shift / 64;
-    for (std::size_t k = 0; k < count; ++k) {
-      const std::uint64_t low = groups[word + k] >> bit;
-      out[w0 + k] = bit == 0 ? low : low | (groups[word + k + 1] << (64 - bit));
-    }
-  }
-  if (n % 64 != 0) out[words - 1] &= (std::uint64_t{1} << (n % 64)) - 1;
+  for (std::size_t g = 0; g < count; g += kW) keep_groups<Rounds>(out + 2 * g, g_first + g, key, t);
 }
 
 void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-               int rounds) noexcept {
+               Generator gen) noexcept {
   if (constant_mask(out, n, t)) return;
-  if (rounds == 7)
-    make_mask_rounds<7>(out, n, seed, start, t);
-  else
-    make_mask_rounds<10>(out, n, seed, start, t);
+  const GroupsFn groups = gen == Generator::philox4x32_7 ? philox_groups<7>
+                          : gen == Generator::ars5       ? ars_groups_for(kIsa)
+                                                         : philox_groups<10>;
+  mask_from_groups(out, n, seed, start, static_cast<std::uint32_t>(t), groups);
 }
 
 // Stores v at y with a non-temporal (streaming) store; y is aligned to the batch.

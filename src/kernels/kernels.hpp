@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
 
 namespace simdrop::detail {
@@ -12,9 +13,9 @@ namespace simdrop::detail {
 struct KernelTable {
   Isa isa;
   // Keep bits of global elements [start, start + n) into out (bit 0 of out[0] = element `start`),
-  // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32]; rounds: Philox rounds, 10 or 7.
+  // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32].
   void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-               int rounds);
+               Generator gen);
   // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap. stream: write y with
   // streaming (non-temporal) stores where y is aligned (for outputs larger than the caches).
   void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
@@ -31,5 +32,26 @@ const KernelTable& avx512_kernels() noexcept;
 
 // Writes the constant masks of t == 0 (keep all) and t == 2^32 (drop all); returns false for other t.
 bool constant_mask(std::uint64_t* out, std::size_t n, std::uint64_t t) noexcept;
+
+// Writes the 128 keep bits of groups [g_first, g_first + count) to out[2k], out[2k + 1] (0 < t < 2^32).
+// It may write groups up to count rounded up to kMaxGroupsPerBatch.
+using GroupsFn = void (*)(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                          std::uint32_t t);
+inline constexpr std::size_t kMaxGroupsPerBatch = 16;
+
+// Keep bits of global elements [start, start + n) into out, from group-aligned bits made by `groups`
+// (0 < t < 2^32): the funnel shift from 128-lane groups to the call's words, shared by every path.
+void mask_from_groups(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint32_t t,
+                      GroupsFn groups) noexcept;
+
+// The ARS-5 group generator for a path: VAES (512-bit) on the avx512 path where the CPU has VAES,
+// AES-NI on the SIMD paths where it has AES-NI, else the reference.
+GroupsFn ars_groups_for(Isa isa) noexcept;
+#if SIMDROP_HAVE_X86_KERNELS
+void ars_groups_aesni(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                      std::uint32_t t) noexcept;
+void ars_groups_vaes512(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                        std::uint32_t t) noexcept;
+#endif
 
 }  // namespace simdrop::detail

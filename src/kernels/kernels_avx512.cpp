@@ -1,5 +1,6 @@
 // The avx512 path: kernel_impl.hpp instantiated for xsimd::avx512bw (this file alone is built with its flags).
 #define SIMDROP_KERNEL_NAMESPACE isa_avx512
+#define SIMDROP_KERNEL_ISA Isa::avx512
 #define SIMDROP_KERNEL_ARCH xsimd::avx512bw
 #include "kernels/kernel_impl.hpp"
 

@@ -1,5 +1,6 @@
 // The sse2 path: kernel_impl.hpp instantiated for xsimd::sse2 (this file alone is built with its flags).
 #define SIMDROP_KERNEL_NAMESPACE isa_sse2
+#define SIMDROP_KERNEL_ISA Isa::sse2
 #define SIMDROP_KERNEL_ARCH xsimd::sse2
 #include "kernels/kernel_impl.hpp"
 

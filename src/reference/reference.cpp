@@ -1,18 +1,26 @@
 #include "reference/reference.hpp"
 
+#include "reference/ars.hpp"
+
 namespace simdrop::detail {
 
-PhiloxCounter philox_block(PhiloxCounter c, PhiloxKey k, int rounds) noexcept {
-  return rounds == 7 ? philox_4x32<7>(c, k) : philox_4x32<10>(c, k);
+PhiloxCounter generator_block(Generator gen, PhiloxCounter c, std::uint64_t seed) noexcept {
+  switch (gen) {
+    case Generator::philox4x32_7:
+      return philox_4x32<7>(c, philox_key(seed));
+    case Generator::ars5:
+      return ars5(c, ars_key(seed));
+    default:
+      return philox_4x32<10>(c, philox_key(seed));
+  }
 }
 
 void reference_group_uniforms(std::uint64_t seed, std::uint64_t group, std::uint32_t domain,
-                              std::uint32_t (&uniforms)[kGroupLanes], int rounds) noexcept {
+                              std::uint32_t (&uniforms)[kGroupLanes], Generator gen) noexcept {
   for (auto& u : uniforms) u = 0;
-  const PhiloxKey key = philox_key(seed);
   for (std::uint32_t plane = 0; plane < 32; ++plane) {
-    const PhiloxCounter words = philox_block(
-        {static_cast<std::uint32_t>(group), static_cast<std::uint32_t>(group >> 32), plane, domain}, key, rounds);
+    const PhiloxCounter words = generator_block(
+        gen, {static_cast<std::uint32_t>(group), static_cast<std::uint32_t>(group >> 32), plane, domain}, seed);
     for (std::uint32_t lane = 0; lane < kGroupLanes; ++lane) {
       const std::uint32_t bit = (words[lane / 32] >> (lane % 32)) & 1u;
       uniforms[lane] |= bit << (31 - plane);
@@ -20,14 +28,14 @@ void reference_group_uniforms(std::uint64_t seed, std::uint64_t group, std::uint
   }
 }
 
-bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t, int rounds) noexcept {
+bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t, Generator gen) noexcept {
   std::uint32_t uniforms[kGroupLanes];
-  reference_group_uniforms(seed, index / kGroupLanes, kDomainKeepMask, uniforms, rounds);
+  reference_group_uniforms(seed, index / kGroupLanes, kDomainKeepMask, uniforms, gen);
   return uniforms[index % kGroupLanes] >= t;
 }
 
 void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-                    int rounds) noexcept {
+                    Generator gen) noexcept {
   for (std::size_t w = 0; w < (n + 63) / 64; ++w) out[w] = 0;
   std::uint32_t uniforms[kGroupLanes];
   std::uint64_t cached_group = 0;
@@ -36,11 +44,17 @@ void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::
     const std::uint64_t g = start + i;
     if (!have_group || g / kGroupLanes != cached_group) {
       cached_group = g / kGroupLanes;
-      reference_group_uniforms(seed, cached_group, kDomainKeepMask, uniforms, rounds);
+      reference_group_uniforms(seed, cached_group, kDomainKeepMask, uniforms, gen);
       have_group = true;
     }
     if (uniforms[g % kGroupLanes] >= t) out[i / 64] |= std::uint64_t{1} << (i % 64);
   }
+}
+
+void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                      std::uint64_t t, Generator gen) noexcept {
+  for (std::size_t k = 0; k < count; ++k)
+    reference_mask(out + 2 * k, kGroupLanes, seed, (g_first + k) * kGroupLanes, t, gen);
 }
 
 namespace {

@@ -2,8 +2,9 @@
 // that is clearest. Tests hold every SIMD path to it bit for bit; it is also the `scalar` ISA path.
 //
 // Definition. Global element index g (= stream offset + call index) belongs to group G = g / 128 and
-// lane l = g % 128. For bit-plane j = 0..31, the Philox4x32-R block (R = 10, or 7 for Philox4x32-7)
-//     W_j = philox_4x32(counter = {lo32(G), hi32(G), j, domain}, key = {lo32(seed), hi32(seed)})
+// lane l = g % 128. For bit-plane j = 0..31, the block of the stream's generator
+//     W_j = gen(counter = {lo32(G), hi32(G), j, domain}, key = the seed's words, low first)
+// (Philox4x32-10 by default; Philox4x32-7; or ARS-5 with key {lo32(seed), hi32(seed), 0, 0})
 // gives one random bit to each of the 128 lanes: lane l takes bit (l % 32) of word (l / 32).
 // Element g's 32-bit uniform is u_g = sum_j bit_j * 2^(31 - j) (plane 0 is the most significant bit).
 // It is dropped iff u_g < t, with t = round(p * 2^32) in [0, 2^32]: P(drop) = t / 2^32 exactly.
@@ -25,23 +26,26 @@ namespace simdrop::detail {
 inline constexpr std::uint32_t kGroupLanes = 128;
 inline constexpr std::uint32_t kDomainKeepMask = 0;
 
-// Philox rounds of a generator (10 or 7).
-constexpr int philox_rounds(Generator g) noexcept { return g == Generator::philox4x32_7 ? 7 : 10; }
-
-// Returns the Philox4x32-`rounds` block (rounds is 10 or 7).
-PhiloxCounter philox_block(PhiloxCounter c, PhiloxKey k, int rounds) noexcept;
+// Returns the block of generator `gen` for counter c and the stream key made from `seed`.
+PhiloxCounter generator_block(Generator gen, PhiloxCounter c, std::uint64_t seed) noexcept;
 
 // Returns the 32-bit uniform of every lane of group `group`.
 void reference_group_uniforms(std::uint64_t seed, std::uint64_t group, std::uint32_t domain,
-                              std::uint32_t (&uniforms)[kGroupLanes], int rounds = 10) noexcept;
+                              std::uint32_t (&uniforms)[kGroupLanes],
+                              Generator gen = Generator::philox4x32_10) noexcept;
 
 // Returns true iff global element `index` of stream `seed` is kept under drop threshold t.
-bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t, int rounds = 10) noexcept;
+bool reference_keep(std::uint64_t seed, std::uint64_t index, std::uint64_t t,
+                    Generator gen = Generator::philox4x32_10) noexcept;
 
 // Writes keep bits of global elements [start, start + n) to out (bit 0 of out[0] = element `start`),
 // zeroing bits past n in the last word. One group's uniforms at a time.
 void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-                    int rounds = 10) noexcept;
+                    Generator gen = Generator::philox4x32_10) noexcept;
+
+// Writes the 128 keep bits of groups [g_first, g_first + count) to out[2k], out[2k + 1].
+void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                      std::uint64_t t, Generator gen) noexcept;
 
 // y[i] = bit i of mask ? x[i] * scale : +0.0.
 void reference_apply(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept;

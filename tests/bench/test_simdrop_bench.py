@@ -12,10 +12,10 @@ import unittest
 
 BENCH = None
 OPS_IMPLS = {
-    "mask": {"simdrop", "simdrop_philox7", "naive", "eigen", "copy"},
-    "forward": {"simdrop", "simdrop_philox7", "simdrop_unfused", "naive", "eigen", "copy"},
+    "mask": {"simdrop", "simdrop_philox7", "simdrop_ars5", "naive", "eigen", "copy"},
+    "forward": {"simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", "naive", "eigen", "copy"},
     "backward_mask": {"simdrop", "naive", "eigen", "copy"},
-    "backward_regen": {"simdrop", "simdrop_philox7", "simdrop_unfused", "naive", "copy"},
+    "backward_regen": {"simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", "naive", "copy"},
 }
 TORCH_OPS = {"mask", "forward", "backward_mask"}
 
