@@ -24,29 +24,20 @@ class IsaScope {
   Isa saved_;
 };
 
-// Restores the grain size when it goes out of scope.
-class GrainScope {
+// Sets a size-valued runtime control for a scope and restores it after.
+template <std::size_t (*Get)() noexcept, void (*Set)(std::size_t)>
+class SizeSettingScope {
  public:
-  explicit GrainScope(std::size_t elements) : saved_(grain_size()) { set_grain_size(elements); }
-  ~GrainScope() { set_grain_size(saved_); }
-  GrainScope(const GrainScope&) = delete;
-  GrainScope& operator=(const GrainScope&) = delete;
+  explicit SizeSettingScope(std::size_t value) : saved_(Get()) { Set(value); }
+  ~SizeSettingScope() { Set(saved_); }
+  SizeSettingScope(const SizeSettingScope&) = delete;
+  SizeSettingScope& operator=(const SizeSettingScope&) = delete;
 
  private:
   std::size_t saved_;
 };
-
-// Restores the streaming-store threshold when it goes out of scope.
-class StreamScope {
- public:
-  explicit StreamScope(std::size_t bytes) : saved_(stream_threshold()) { set_stream_threshold(bytes); }
-  ~StreamScope() { set_stream_threshold(saved_); }
-  StreamScope(const StreamScope&) = delete;
-  StreamScope& operator=(const StreamScope&) = delete;
-
- private:
-  std::size_t saved_;
-};
+using GrainScope = SizeSettingScope<grain_size, set_grain_size>;           // elements per oneTBB task
+using StreamScope = SizeSettingScope<stream_threshold, set_stream_threshold>;  // streaming-store threshold
 
 // n values of a fixed pseudo-random sequence in [-2, 2], none zero.
 template <class T>

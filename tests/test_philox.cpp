@@ -18,34 +18,31 @@ TEST_CASE("Philox4x32-10 matches the published known-answer vectors", "[philox]"
         PhiloxCounter{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
 }
 
-TEST_CASE("Philox4x32-10 agrees with Random123 on random counters and keys", "[philox]") {
-  std::mt19937 gen(2024);
+namespace {
+// Philox4x32-Rounds against Random123's Philox4x32_R<Rounds> on random counters and keys.
+template <int Rounds>
+void check_against_random123(std::uint32_t seed) {
+  std::mt19937 gen(seed);
   auto next = [&] { return static_cast<std::uint32_t>(gen()); };
-  r123::Philox4x32_R<10> oracle;
+  r123::Philox4x32_R<Rounds> oracle;
   for (int trial = 0; trial < 10000; ++trial) {
     const PhiloxCounter c{next(), next(), next(), next()};
     const simdrop::detail::PhiloxKey k{next(), next()};
-    const r123::Philox4x32_R<10>::ctr_type oc = {{c[0], c[1], c[2], c[3]}};
-    const r123::Philox4x32_R<10>::key_type ok = {{k[0], k[1]}};
+    const typename r123::Philox4x32_R<Rounds>::ctr_type oc = {{c[0], c[1], c[2], c[3]}};
+    const typename r123::Philox4x32_R<Rounds>::key_type ok = {{k[0], k[1]}};
     const auto expected = oracle(oc, ok);
-    const auto got = philox_4x32(c, k);
+    const auto got = philox_4x32<Rounds>(c, k);
     for (int w = 0; w < 4; ++w) REQUIRE(got[w] == expected.v[w]);
   }
 }
+}  // namespace
+
+TEST_CASE("Philox4x32-10 agrees with Random123 on random counters and keys", "[philox]") {
+  check_against_random123<10>(2024);
+}
 
 TEST_CASE("Philox4x32-7 agrees with Random123 on random counters and keys", "[philox]") {
-  std::mt19937 gen(7);
-  auto next = [&] { return static_cast<std::uint32_t>(gen()); };
-  r123::Philox4x32_R<7> oracle;
-  for (int trial = 0; trial < 10000; ++trial) {
-    const PhiloxCounter c{next(), next(), next(), next()};
-    const simdrop::detail::PhiloxKey k{next(), next()};
-    const r123::Philox4x32_R<7>::ctr_type oc = {{c[0], c[1], c[2], c[3]}};
-    const r123::Philox4x32_R<7>::key_type ok = {{k[0], k[1]}};
-    const auto expected = oracle(oc, ok);
-    const auto got = philox_4x32<7>(c, k);
-    for (int w = 0; w < 4; ++w) REQUIRE(got[w] == expected.v[w]);
-  }
+  check_against_random123<7>(7);
 }
 
 TEST_CASE("the stream key is the seed's two words, low first", "[philox]") {

@@ -24,18 +24,17 @@ __attribute__((target_clones("default", "avx2", "avx512f"))) void scale_plain(co
   for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
 }
 
-// Streaming (non-temporal) stores: y must be 16-byte aligned.
-void scale_stream(const float* x, float* y, std::size_t n, float s) {
-  const __m128 sv = _mm_set1_ps(s);
+// Streaming (non-temporal) stores, 16 bytes at a time: y must be 16-byte aligned.
+template <class T>
+void scale_stream(const T* x, T* y, std::size_t n, T s) {
+  constexpr std::size_t kLanes = 16 / sizeof(T);
   std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) _mm_stream_ps(y + i, _mm_mul_ps(_mm_loadu_ps(x + i), sv));
-  for (; i < n; ++i) y[i] = x[i] * s;
-  _mm_sfence();
-}
-void scale_stream(const double* x, double* y, std::size_t n, double s) {
-  const __m128d sv = _mm_set1_pd(s);
-  std::size_t i = 0;
-  for (; i + 2 <= n; i += 2) _mm_stream_pd(y + i, _mm_mul_pd(_mm_loadu_pd(x + i), sv));
+  for (; i + kLanes <= n; i += kLanes) {
+    if constexpr (sizeof(T) == 4)
+      _mm_stream_ps(y + i, _mm_mul_ps(_mm_loadu_ps(x + i), _mm_set1_ps(s)));
+    else
+      _mm_stream_pd(y + i, _mm_mul_pd(_mm_loadu_pd(x + i), _mm_set1_pd(s)));
+  }
   for (; i < n; ++i) y[i] = x[i] * s;
   _mm_sfence();
 }
