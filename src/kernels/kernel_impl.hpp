@@ -151,11 +151,10 @@ inline void store_stream(T* y, xsimd::batch<T, A> v) noexcept {
   }
 }
 
-template <class T>
-void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
+// The apply loop; Stream: write y with streaming stores (y aligned to the batch).
+template <class T, bool Stream>
+void apply_loop(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) noexcept {
   using F = xsimd::batch<T, Arch>;
-  // Streaming stores skip the read-for-ownership of y and leave the caches to x; they need aligned y.
-  stream = stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(F) == 0;
   using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   using U = xsimd::batch<UInt, Arch>;
   constexpr std::size_t L = F::size;
@@ -171,24 +170,33 @@ void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, 
     T* yw = y + 64 * w;
     for (std::size_t k = 0; k < 64; k += L) {
       const auto bits = static_cast<UInt>((m >> k) & ((std::uint64_t{1} << L) - 1));
-      const F v = F::load_unaligned(xw + k) * s;
+      const F v = F::load_unaligned(xw + k);
       F r;
       if constexpr (std::is_same_v<Arch, xsimd::avx512bw> && sizeof(T) == 4) {
-        r = _mm512_maskz_mov_ps(static_cast<__mmask16>(bits), v);
+        r = _mm512_maskz_mul_ps(static_cast<__mmask16>(bits), v, s);  // dropped lanes: +0.0
       } else if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
-        r = _mm512_maskz_mov_pd(static_cast<__mmask8>(bits), v);
+        r = _mm512_maskz_mul_pd(static_cast<__mmask8>(bits), v, s);
       } else {
         const U keep = xsimd::select((U(bits) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
-        r = v & xsimd::bitwise_cast<F>(keep);
+        r = (v * s) & xsimd::bitwise_cast<F>(keep);
       }
-      if (stream)
+      if constexpr (Stream)
         store_stream<Arch>(yw + k, r);
       else
         r.store_unaligned(yw + k);
     }
   }
-  if (stream) _mm_sfence();  // order the streaming stores before anything this thread does next
+  if constexpr (Stream) _mm_sfence();  // order the streaming stores before anything this thread does next
   reference_apply(x + 64 * full_words, y + 64 * full_words, mask + full_words, n - 64 * full_words, scale);
+}
+
+template <class T>
+void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
+  // Streaming stores skip the read-for-ownership of y and leave the caches to x; they need aligned y.
+  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0)
+    apply_loop<T, true>(x, y, mask, n, scale);
+  else
+    apply_loop<T, false>(x, y, mask, n, scale);
 }
 
 void apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream) noexcept {
