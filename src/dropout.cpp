@@ -2,6 +2,7 @@
 // active ISA path over oneTBB blocks.
 #include <simdrop/dropout.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -9,7 +10,6 @@
 #include "checks.hpp"
 #include "dispatch.hpp"
 #include "parallel.hpp"
-#include "reference/reference.hpp"
 
 namespace simdrop {
 

@@ -1,5 +1,5 @@
 // ARS-5 groups on AES-NI (128-bit registers, one group each). Built with -maes; used on the SIMD paths
-// of CPUs that have AES-NI (kernels_scalar.cpp: ars_groups_for).
+// of CPUs that have AES-NI (mask_common.cpp: ars_groups_for).
 #include <immintrin.h>
 
 #include "reference/ars.hpp"

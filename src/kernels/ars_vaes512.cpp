@@ -1,5 +1,5 @@
 // ARS-5 groups on VAES with 512-bit registers (four groups each). Built with AVX-512 and VAES flags;
-// used on the avx512 path of CPUs that have VAES (kernels_scalar.cpp: ars_groups_for).
+// used on the avx512 path of CPUs that have VAES (mask_common.cpp: ars_groups_for).
 #include <immintrin.h>
 
 #include "reference/ars.hpp"

@@ -1,57 +1,8 @@
 // The scalar path: the reference itself, for CPUs without a SIMD path (and as the tests' oracle).
-#include <algorithm>
-
 #include "kernels/kernels.hpp"
 #include "reference/reference.hpp"
 
 namespace simdrop::detail {
-
-bool constant_mask(std::uint64_t* out, std::size_t n, std::uint64_t t) noexcept {
-  if (t != 0 && t < (std::uint64_t{1} << 32)) return false;
-  const std::size_t words = (n + 63) / 64;
-  std::fill(out, out + words, t == 0 ? ~std::uint64_t{0} : std::uint64_t{0});
-  if (t == 0 && n % 64 != 0) out[words - 1] = (std::uint64_t{1} << (n % 64)) - 1;
-  return true;
-}
-
-void mask_from_groups(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint32_t t,
-                      GroupsFn groups_fn) noexcept {
-  constexpr std::size_t kChunkWords = 128;  // output words per chunk: 8192 elements
-  // Group-aligned bits of one chunk: at most kChunkWords / 2 + 1 groups, rounded up to a batch, plus a pad word.
-  alignas(64) std::uint64_t groups[2 * (kChunkWords / 2 + 1 + kMaxGroupsPerBatch) + 1];
-  const std::size_t words = (n + 63) / 64;
-  for (std::size_t w0 = 0; w0 < words; w0 += kChunkWords) {
-    const std::size_t count = words - w0 < kChunkWords ? words - w0 : kChunkWords;
-    const std::uint64_t first = start + 64 * w0;  // global index of the chunk's first bit
-    const std::size_t shift = first % 128;
-    groups_fn(groups, first / 128, (shift + 64 * count + 127) / 128, seed, t);
-    const std::size_t bit = shift % 64, word = shift / 64;
-    for (std::size_t k = 0; k < count; ++k) {
-      const std::uint64_t low = groups[word + k] >> bit;
-      out[w0 + k] = bit == 0 ? low : low | (groups[word + k + 1] << (64 - bit));
-    }
-  }
-  if (n % 64 != 0) out[words - 1] &= (std::uint64_t{1} << (n % 64)) - 1;
-}
-
-namespace {
-void reference_ars_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
-                          std::uint32_t t) noexcept {
-  reference_groups(out, g_first, count, seed, t, Generator::ars5);
-}
-}  // namespace
-
-GroupsFn ars_groups_for(Isa isa) noexcept {
-#if SIMDROP_HAVE_X86_KERNELS
-  if (isa == Isa::avx512 && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
-    return ars_groups_vaes512;
-  if (isa != Isa::scalar && __builtin_cpu_supports("aes")) return ars_groups_aesni;
-#endif
-  (void)isa;
-  return reference_ars_groups;
-}
 
 namespace {
 void scalar_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
