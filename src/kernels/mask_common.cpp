@@ -44,11 +44,12 @@ void reference_ars_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t
 
 GroupsFn ars_groups_for(Isa isa) noexcept {
 #if SIMDROP_HAVE_X86_KERNELS
-  if (isa == Isa::avx512 && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
-    return ars_groups_vaes512;
-  if (isa != Isa::scalar && __builtin_cpu_supports("aes")) return ars_groups_aesni;
+  // Read once, not per call: this runs for every fused step. The avx512 path only runs where
+  // dispatch.cpp found AVX-512 (F, BW, DQ, VL), so VAES is the one feature left to ask about.
+  static const bool has_vaes = __builtin_cpu_supports("vaes");
+  static const bool has_aes = __builtin_cpu_supports("aes");
+  if (isa == Isa::avx512 && has_vaes) return ars_groups_vaes512;
+  if (isa != Isa::scalar && has_aes) return ars_groups_aesni;
 #endif
   (void)isa;
   return reference_ars_groups;
