@@ -7,15 +7,43 @@
 
 namespace simdrop::detail {
 
-namespace {
-[[noreturn]] void fail(std::string_view name, const std::string& what) {
+void fail_argument(std::string_view name, const std::string& what) {
   throw std::invalid_argument(std::string(name) + ": " + what);
 }
+
+namespace {
+[[noreturn]] void fail(std::string_view name, const std::string& what) { fail_argument(name, what); }
 }  // namespace
 
 void check_probability(double p, std::string_view name) {
   if (std::isnan(p)) fail(name, "drop probability is NaN");
   if (p < 0.0 || p > 1.0) fail(name, "drop probability must be in [0, 1], got " + std::to_string(p));
+}
+
+void check_probability_below_one(double p, std::string_view variant, std::string_view name) {
+  check_probability(p, name);
+  if (p == 1.0) fail(name, std::string(variant) + " needs p < 1 (its formula has no value at p = 1)");
+}
+
+void check_shape(std::size_t elements, std::string_view buffer, std::initializer_list<std::size_t> dims,
+                 std::string_view dims_text) {
+  std::size_t product = 1;
+  bool overflow = false;
+  std::string values;
+  for (std::size_t d : dims) {
+    overflow = overflow || __builtin_mul_overflow(product, d, &product);
+    values += (values.empty() ? "" : " * ") + std::to_string(d);
+  }
+  if (overflow)
+    fail(buffer, "shape " + std::string(dims_text) + " = " + values + " overflows the size type");
+  if (product != elements)
+    fail(buffer, "has " + std::to_string(elements) + " elements but " + std::string(dims_text) + " = " + values +
+                     " = " + std::to_string(product));
+}
+
+void check_layout(Layout layout, std::string_view name) {
+  if (layout != Layout::nchw && layout != Layout::nhwc)
+    fail(name, "unknown layout " + std::to_string(static_cast<int>(layout)) + " (expected nchw or nhwc)");
 }
 
 void check_same_size(std::size_t a, std::size_t b, std::string_view name_a, std::string_view name_b) {

@@ -4,15 +4,33 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <simdrop/dropout.hpp>
+#include <simdrop/family.hpp>
 
 namespace simdrop::detail {
 
+// Throws std::invalid_argument("<name>: <what>").
+[[noreturn]] void fail_argument(std::string_view name, const std::string& what);
+
 // p must be a number in [0, 1].
 void check_probability(double p, std::string_view name = "p");
+
+// p must be a number in [0, 1) (for the variants whose formulas have no value at p = 1); `variant` names
+// the op in the message.
+void check_probability_below_one(double p, std::string_view variant, std::string_view name = "p");
+
+// A buffer of `elements` must be exactly the product of its shape's dimensions (dims_text spells the
+// product, e.g. "batch * channels * spatial"); an overflowing product is an error too.
+void check_shape(std::size_t elements, std::string_view buffer, std::initializer_list<std::size_t> dims,
+                 std::string_view dims_text);
+
+// layout must be Layout::nchw or Layout::nhwc.
+void check_layout(Layout layout, std::string_view name = "layout");
 
 // Two buffers that must have the same number of elements.
 void check_same_size(std::size_t a, std::size_t b, std::string_view name_a, std::string_view name_b);

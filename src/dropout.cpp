@@ -9,6 +9,7 @@
 
 #include "checks.hpp"
 #include "dispatch.hpp"
+#include "fused.hpp"
 #include "parallel.hpp"
 
 namespace simdrop {
@@ -16,37 +17,13 @@ namespace simdrop {
 namespace detail {
 namespace {
 
-// Elements per fused step: its mask bits (512 bytes) stay in L1 between generation and use.
-constexpr std::size_t kFusedElements = 4096;
-
-template <class T>
-T scale_of(double p) noexcept {
-  return static_cast<T>(1.0 / (1.0 - p));
-}
-
-template <class T>
-void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale,
-           bool stream) {
-  if constexpr (sizeof(T) == 4)
-    k.apply_f32(x, y, mask, n, scale, stream);
-  else
-    k.apply_f64(x, y, mask, n, scale, stream);
-}
-
-// Whether a call writing `bytes` of output uses streaming stores.
-bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
-
 // Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
 template <class T>
 void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
                  std::uint64_t* mask_out, bool stream) {
-  std::uint64_t local[kFusedElements / 64];
-  for (std::size_t i = 0; i < n; i += kFusedElements) {
-    const std::size_t m = std::min(kFusedElements, n - i);
-    std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
-    k.mask(bits, m, s.seed, s.offset + i, t, s.generator);
+  for_each_fused_step(k, n, s, t, mask_out, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
     apply(k, x + i, y + i, bits, m, scale, stream);
-  }
+  });
 }
 
 template <class T>
@@ -88,6 +65,14 @@ void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::s
 }
 
 }  // namespace
+
+void generate_mask(std::uint64_t* mask, std::size_t n, std::uint64_t t, Stream s) {
+  const KernelTable& k = active_kernels();
+  for_each_block(n, [&](std::size_t b, std::size_t e) {
+    k.mask(mask + b / 64, e - b, s.seed, s.offset + b, t, s.generator);
+  });
+}
+
 }  // namespace detail
 
 std::uint64_t drop_threshold(double p) {
@@ -101,11 +86,7 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
   detail::check_probability(p);
   detail::check_mask_size(mask.size(), n);
   detail::check_stream(s, n);
-  const detail::KernelTable& k = detail::active_kernels();
-  const std::uint64_t t = drop_threshold(p);
-  detail::for_each_block(n, [&](std::size_t b, std::size_t e) {
-    k.mask(mask.data() + b / 64, e - b, s.seed, s.offset + b, t, s.generator);
-  });
+  detail::generate_mask(mask.data(), n, drop_threshold(p), s);
 }
 
 void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s,

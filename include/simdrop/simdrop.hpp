@@ -2,4 +2,5 @@
 #pragma once
 
 #include <simdrop/dropout.hpp>
+#include <simdrop/family.hpp>
 #include <simdrop/runtime.hpp>

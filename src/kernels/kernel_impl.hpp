@@ -9,6 +9,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,8 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/kernels.hpp"
+#include "reference/family_reference.hpp"
+#include "reference/normal.hpp"
 #include "reference/philox.hpp"
 #include "reference/reference.hpp"
 
@@ -74,15 +77,21 @@ inline bool all_ones_low(U64 v) noexcept {
   return xsimd::all((v | U64(0xFFFFFFFF00000000ull)) == U64(~std::uint64_t{0}));
 }
 
+// Counter words 0 and 1 of blocks first .. first + kW - 1: lo32 and hi32 of each, in the low halves.
+inline void counter_words(std::uint64_t first, U64& c0, U64& c1) noexcept {
+  alignas(64) std::uint64_t lo[kW], hi[kW];
+  for (std::size_t k = 0; k < kW; ++k) {
+    lo[k] = static_cast<std::uint32_t>(first + k);
+    hi[k] = static_cast<std::uint32_t>((first + k) >> 32);
+  }
+  c0 = U64::load_aligned(lo), c1 = U64::load_aligned(hi);
+}
+
 // Writes the 128 keep bits of groups [group, group + kW) to out[2k], out[2k + 1]; 0 < t < 2^32.
 template <int Rounds>
 inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, std::uint32_t t) noexcept {
-  alignas(64) std::uint64_t lo[kW], hi[kW];
-  for (std::size_t k = 0; k < kW; ++k) {
-    lo[k] = static_cast<std::uint32_t>(group + k);
-    hi[k] = static_cast<std::uint32_t>((group + k) >> 32);
-  }
-  const U64 c0 = U64::load_aligned(lo), c1 = U64::load_aligned(hi);
+  U64 c0, c1;
+  counter_words(group, c0, c1);
   // decided: lanes whose uniform already differs from t in a plane seen; dropped: those found below t.
   U64 d0(0ull), d1(0ull), d2(0ull), d3(0ull), r0(0ull), r1(0ull), r2(0ull), r3(0ull);
   const int last_plane = 31 - std::countr_zero(t);  // below it t has only zero bits: ties keep
@@ -205,6 +214,158 @@ void apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t 
 void apply_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
                bool stream) noexcept {
   apply(x, y, mask, n, scale, stream);
+}
+
+// ---- The dropout family ------------------------------------------------------------------------------
+
+// The keep lanes of one batch of T from its mask bits (bit k = lane k).
+template <class T>
+struct LaneKeep {
+  using F = xsimd::batch<T, Arch>;
+  using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  using U = xsimd::batch<UInt, Arch>;
+  static constexpr std::size_t L = F::size;
+  U lane_bits;
+  LaneKeep() noexcept {
+    alignas(64) UInt values[L];
+    for (std::size_t k = 0; k < L; ++k) values[k] = UInt{1} << k;
+    lane_bits = U::load_aligned(values);
+  }
+  xsimd::batch_bool<T, Arch> operator()(std::uint64_t bits) const noexcept {
+    if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+      return xsimd::batch_bool<T, Arch>(static_cast<typename xsimd::batch_bool<T, Arch>::register_type>(bits));
+    } else {
+      const U keep = xsimd::select((U(static_cast<UInt>(bits)) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
+      return xsimd::batch_bool<T, Arch>(static_cast<typename F::register_type>(xsimd::bitwise_cast<F>(keep)));
+    }
+  }
+};
+
+// Calls body(i, keep) for each batch of the whole 64-element words of mask (i: first element).
+template <class T, class Body>
+inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, const Body& body) noexcept {
+  const LaneKeep<T> lanes;
+  constexpr std::size_t L = LaneKeep<T>::L;
+  for (std::size_t w = 0; w < n / 64; ++w) {
+    const std::uint64_t m = mask[w];
+    for (std::size_t k = 0; k < 64; k += L) body(64 * w + k, lanes((m >> k) & ((std::uint64_t{1} << L) - 1)));
+  }
+}
+
+template <class T>
+void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c) noexcept {
+  using F = xsimd::batch<T, Arch>;
+  const F va(a), vb(b), vc(c);
+  for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+    const F ax = va * F::load_unaligned(x + i);
+    xsimd::select(keep, ax + vb, vc).store_unaligned(y + i);
+  });
+  const std::size_t done = n / 64 * 64;
+  reference_affine(x + done, y + done, mask + n / 64, n - done, a, b, c);
+}
+
+void affine_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,
+                float c) noexcept {
+  affine(x, y, mask, n, a, b, c);
+}
+void affine_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
+                double c) noexcept {
+  affine(x, y, mask, n, a, b, c);
+}
+
+template <class T>
+void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+              const std::uint64_t* mask, std::size_t n, T scale) noexcept {
+  using F = xsimd::batch<T, Arch>;
+  constexpr std::size_t L = F::size;
+  const F s(scale);
+  std::size_t col = col0;  // bias column of element i
+  for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+    F b;
+    if (col + L <= cols) {
+      b = F::load_unaligned(bias + col);
+    } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
+      alignas(64) T wrapped[L];
+      for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
+      b = F::load_aligned(wrapped);
+    }
+    col += L;
+    if (col >= cols) col %= cols;
+    const F biased = F::load_unaligned(x + i) + b;
+    const F dropped = xsimd::select(keep, biased * s, F(T(0)));
+    (F::load_unaligned(residual + i) + dropped).store_unaligned(y + i);
+  });
+  const std::size_t done = n / 64 * 64;
+  reference_bias_add(x + done, bias, cols, col, residual + done, y + done, mask + n / 64, n - done, scale);
+}
+
+void bias_add_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
+                  float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
+  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
+}
+void bias_add_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
+                  double* y, const std::uint64_t* mask, std::size_t n, double scale) noexcept {
+  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
+}
+
+// normal.hpp's operations over batches of kW doubles (the same lanes as U64).
+struct BatchOps {
+  using D = xsimd::batch<double, Arch>;
+  using U = U64;
+  static_assert(D::size == kW);
+  static D as_double(U u) noexcept { return xsimd::bitwise_cast<D>(u); }
+  static U as_bits(D d) noexcept { return xsimd::bitwise_cast<U>(d); }
+  static D select(xsimd::batch_bool<double, Arch> c, D a, D b) noexcept { return xsimd::select(c, a, b); }
+  static D sqrt(D d) noexcept { return xsimd::sqrt(d); }
+};
+
+// The blocks of domain kDomainGaussian for counters first .. first + kW - 1.
+inline Block4 gaussian_blocks(std::uint64_t first, std::uint64_t seed, Generator gen) noexcept {
+  U64 c0, c1;
+  counter_words(first, c0, c1);
+  if (gen == Generator::philox4x32_10) return philox_batch<10>(c0, c1, 0, kDomainGaussian, philox_key(seed));
+  if (gen == Generator::philox4x32_7) return philox_batch<7>(c0, c1, 0, kDomainGaussian, philox_key(seed));
+  // ARS-5: the reference's blocks (the AES kernels make keep bits, not raw blocks).
+  alignas(64) std::uint64_t w[4][kW];
+  for (std::size_t k = 0; k < kW; ++k) {
+    const std::uint64_t b = first + k;
+    const PhiloxCounter r = generator_block(
+        gen, {static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32), 0, kDomainGaussian}, seed);
+    for (int j = 0; j < 4; ++j) w[j][k] = r[j];
+  }
+  return {U64::load_aligned(w[0]), U64::load_aligned(w[1]), U64::load_aligned(w[2]), U64::load_aligned(w[3])};
+}
+
+template <class T>
+void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, double sigma,
+              Generator gen) noexcept {
+  using D = BatchOps::D;
+  constexpr std::size_t kStep = 4 * kW;  // elements of kW blocks
+  std::size_t i = std::min<std::size_t>(n, (4 - start % 4) % 4);  // up to the first whole block
+  reference_gaussian(x, y, i, seed, start, sigma, gen);
+  const D one(1.0), vs(sigma);
+  for (; i + kStep <= n; i += kStep) {
+    const Block4 b = gaussian_blocks((start + i) / 4, seed, gen);
+    D z[4];
+    normal_math::box_muller<BatchOps>(b.w0, b.w1, z[0], z[1]);
+    normal_math::box_muller<BatchOps>(b.w2, b.w3, z[2], z[3]);
+    alignas(64) double e[4][kW];
+    for (int j = 0; j < 4; ++j) (one + vs * z[j]).store_aligned(e[j]);
+    alignas(64) T factor[kStep];
+    for (std::size_t k = 0; k < kW; ++k)
+      for (std::size_t j = 0; j < 4; ++j) factor[4 * k + j] = static_cast<T>(e[j][k]);
+    for (std::size_t m = 0; m < kStep; ++m) y[i + m] = x[i + m] * factor[m];
+  }
+  reference_gaussian(x + i, y + i, n - i, seed, start + i, sigma, gen);
+}
+
+void gaussian_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start, double sigma,
+                  Generator gen) noexcept {
+  gaussian(x, y, n, seed, start, sigma, gen);
+}
+void gaussian_f64(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start, double sigma,
+                  Generator gen) noexcept {
+  gaussian(x, y, n, seed, start, sigma, gen);
 }
 
 }  // namespace

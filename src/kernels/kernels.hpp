@@ -1,5 +1,5 @@
-// The kernel table of one ISA path. Each path implements the same two primitives; the fused
-// forward/backward passes in api.cpp compose them block by block, so mask bits stay in L1.
+// The kernel table of one ISA path. Each path implements the same primitives; the fused passes in
+// dropout.cpp and family.cpp compose them block by block, so mask bits stay in L1.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,21 @@ struct KernelTable {
   void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
   void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
                     bool stream);
+  // The dropout family (definitions in reference/family_reference.hpp). Alpha dropout:
+  // y[i] = bit i of mask ? a * x[i] + b : c.
+  void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c);
+  void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
+                     double c);
+  // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0).
+  void (*bias_add_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
+                       float* y, const std::uint64_t* mask, std::size_t n, float scale);
+  void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
+                       const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale);
+  // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)).
+  void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                       double sigma, Generator gen);
+  void (*gaussian_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                       double sigma, Generator gen);
 };
 
 const KernelTable& scalar_kernels() noexcept;

@@ -7,7 +7,11 @@
 namespace simdrop::detail {
 
 const KernelTable& avx2_kernels() noexcept {
-  static constexpr KernelTable table{Isa::avx2, isa_avx2::make_mask, isa_avx2::apply_f32, isa_avx2::apply_f64};
+  static constexpr KernelTable table{Isa::avx2, isa_avx2::make_mask,
+                                     isa_avx2::apply_f32,    isa_avx2::apply_f64,
+                                     isa_avx2::affine_f32,   isa_avx2::affine_f64,
+                                     isa_avx2::bias_add_f32, isa_avx2::bias_add_f64,
+                                     isa_avx2::gaussian_f32, isa_avx2::gaussian_f64};
   return table;
 }
 

@@ -7,7 +7,11 @@
 namespace simdrop::detail {
 
 const KernelTable& avx512_kernels() noexcept {
-  static constexpr KernelTable table{Isa::avx512, isa_avx512::make_mask, isa_avx512::apply_f32, isa_avx512::apply_f64};
+  static constexpr KernelTable table{Isa::avx512, isa_avx512::make_mask,
+                                     isa_avx512::apply_f32,    isa_avx512::apply_f64,
+                                     isa_avx512::affine_f32,   isa_avx512::affine_f64,
+                                     isa_avx512::bias_add_f32, isa_avx512::bias_add_f64,
+                                     isa_avx512::gaussian_f32, isa_avx512::gaussian_f64};
   return table;
 }
 

@@ -1,5 +1,6 @@
 // The scalar path: the reference itself, for CPUs without a SIMD path (and as the tests' oracle).
 #include "kernels/kernels.hpp"
+#include "reference/family_reference.hpp"
 #include "reference/reference.hpp"
 
 namespace simdrop::detail {
@@ -20,7 +21,9 @@ void scalar_apply_f64(const double* x, double* y, const std::uint64_t* mask, std
 }  // namespace
 
 const KernelTable& scalar_kernels() noexcept {
-  static constexpr KernelTable table{Isa::scalar, scalar_mask, scalar_apply_f32, scalar_apply_f64};
+  static constexpr KernelTable table{Isa::scalar,       scalar_mask,        scalar_apply_f32,   scalar_apply_f64,
+                                     reference_affine,   reference_affine,   reference_bias_add, reference_bias_add,
+                                     reference_gaussian, reference_gaussian};
   return table;
 }
 

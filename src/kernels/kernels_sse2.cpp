@@ -7,7 +7,11 @@
 namespace simdrop::detail {
 
 const KernelTable& sse2_kernels() noexcept {
-  static constexpr KernelTable table{Isa::sse2, isa_sse2::make_mask, isa_sse2::apply_f32, isa_sse2::apply_f64};
+  static constexpr KernelTable table{Isa::sse2, isa_sse2::make_mask,
+                                     isa_sse2::apply_f32,    isa_sse2::apply_f64,
+                                     isa_sse2::affine_f32,   isa_sse2::affine_f64,
+                                     isa_sse2::bias_add_f32, isa_sse2::bias_add_f64,
+                                     isa_sse2::gaussian_f32, isa_sse2::gaussian_f64};
   return table;
 }
 

@@ -1,0 +1,370 @@
+// The dropout family's entry points (simdrop/family.hpp): argument checks (all before any write), then
+// the active path's kernels over oneTBB blocks, reusing the core's pieces: make_mask's generator, the
+// fused step loop and the SIMD apply.
+#include <simdrop/family.hpp>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks.hpp"
+#include "dispatch.hpp"
+#include "family_bits.hpp"
+#include "fused.hpp"
+#include "parallel.hpp"
+
+namespace simdrop {
+namespace detail {
+namespace {
+
+// Names of the data buffers of a call: forward (x, y) or backward (dy, dx).
+struct Names {
+  std::string_view in, out;
+};
+constexpr Names kForward{"x", "y"}, kBackward{"dy", "dx"};
+
+// Checks a given mask of `bits` bits against the data buffers it must not overlap.
+template <class T>
+void check_mask_out(std::span<const std::uint64_t> mask, std::size_t bits, std::span<const T> in, std::span<T> out,
+                    Names names) {
+  check_mask_size(mask.size(), bits);
+  check_no_overlap(in, mask, names.in, "mask", false);
+  check_no_overlap(std::span<const T>(out), mask, names.out, "mask", false);
+}
+
+// ---- Channel and time-shared dropout: a plane mask, expanded step by step and applied ----------------
+
+template <class T>
+void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* planes, const PlaneShape& shape,
+                  T scale) {
+  const KernelTable& k = active_kernels();
+  const bool stream = use_streaming(out.size_bytes());
+  for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+    std::uint64_t bits[kFusedElements / 64];
+    for (std::size_t i = b; i < e; i += kFusedElements) {
+      const std::size_t m = std::min(kFusedElements, e - i);
+      expand_plane_bits(bits, i, m, planes, shape);
+      apply(k, in.data() + i, out.data() + i, bits, m, scale, stream);
+    }
+  });
+}
+
+// The checks every plane-mask call shares (shape_dims spells the product the buffers must have).
+template <class T>
+void check_planes_call(std::span<const T> in, std::span<T> out, double p, Names names,
+                       std::initializer_list<std::size_t> dims, std::string_view dims_text) {
+  check_probability(p);
+  check_same_size(in.size(), out.size(), names.in, names.out);
+  check_shape(in.size(), names.in, dims, dims_text);
+  check_no_overlap(in, out, names.in, names.out, /*allow_same=*/true);
+}
+
+// Forward (or regenerated backward): the plane mask from the stream, then applied.
+template <class T>
+void planes_forward(std::span<const T> in, std::span<T> out, const PlaneShape& shape, double p, Stream s,
+                    std::span<std::uint64_t> mask, Names names) {
+  const std::size_t planes = shape.batch * shape.channels;  // checked not to overflow by check_shape
+  if (!mask.empty()) check_mask_out<T>(mask, planes, in, out, names);
+  check_stream(s, planes);
+  if (mask.empty() && in.empty()) return;
+  std::vector<std::uint64_t> own;
+  if (mask.empty()) own.resize(mask_words(planes));
+  std::uint64_t* bits = mask.empty() ? own.data() : mask.data();
+  generate_mask(bits, planes, drop_threshold(p), s);
+  apply_planes(in, out, bits, shape, scale_of<T>(p));
+}
+
+template <class T>
+void planes_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,
+                     const PlaneShape& shape, double p) {
+  check_mask_out<T>(mask, shape.batch * shape.channels, dy, dx, kBackward);
+  apply_planes(dy, dx, mask.data(), shape, scale_of<T>(p));
+}
+
+template <class T>
+void channel_call(std::span<const T> in, std::span<T> out, std::size_t batch, std::size_t channels,
+                  std::size_t spatial, Layout layout, double p, Names names) {
+  check_planes_call(in, out, p, names, {batch, channels, spatial}, "batch * channels * spatial");
+  check_layout(layout);
+}
+
+template <class T>
+void shared_call(std::span<const T> in, std::span<T> out, std::size_t steps, std::size_t row, double p, Names names) {
+  check_planes_call(in, out, p, names, {steps, row}, "steps * row");
+}
+
+// A time-shared mask is channel dropout's nhwc plane map with one image of `steps` rows of `row` columns.
+PlaneShape shared_shape(std::size_t steps, std::size_t row) { return {1, row, steps, Layout::nhwc}; }
+
+// ---- Element-wise variants: fused mask steps and a kernel of the family ------------------------------
+
+// The checks of an element-wise call with an optional mask out.
+template <class T>
+void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::span<std::uint64_t> mask,
+                       Names names) {
+  check_same_size(in.size(), out.size(), names.in, names.out);
+  check_no_overlap(in, out, names.in, names.out, /*allow_same=*/true);
+  if (!mask.empty()) check_mask_out<T>(mask, in.size(), in, out, names);
+  check_stream(s, in.size());
+}
+
+// Runs step(begin, m, bits) over every fused step of n elements of stream s (bits: the step's keep
+// bits, also written to mask when it is given).
+template <class Step>
+void fused_steps(std::size_t n, double p, Stream s, std::span<std::uint64_t> mask, const Step& step) {
+  const KernelTable& k = active_kernels();
+  const std::uint64_t t = drop_threshold(p);
+  std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
+  for_each_block(n, [&](std::size_t b, std::size_t e) {
+    for_each_fused_step(k, e - b, Stream{s.seed, s.offset + b, s.generator}, t,
+                        mask_out != nullptr ? mask_out + b / 64 : nullptr,
+                        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(b + i, m, bits); });
+  });
+}
+
+template <class T>
+void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {
+  const AlphaCoefficients c = alpha_dropout_coefficients(p);
+  check_elementwise(x, y, s, mask, kForward);
+  const KernelTable& k = active_kernels();
+  const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+  fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped);
+  });
+}
+
+// dx = kept ? a * dy : +0.0, from a stored mask or regenerated.
+template <class T>
+void alpha_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx, double p) {
+  const AlphaCoefficients c = alpha_dropout_coefficients(p);
+  check_same_size(dy.size(), dx.size(), "dy", "dx");
+  check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
+  check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
+  const KernelTable& k = active_kernels();
+  const bool stream = use_streaming(dx.size_bytes());
+  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
+    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, static_cast<T>(c.a), stream);
+  });
+}
+template <class T>
+void alpha_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {
+  const AlphaCoefficients c = alpha_dropout_coefficients(p);
+  check_elementwise(dy, dx, s, {}, kBackward);
+  const KernelTable& k = active_kernels();
+  const bool stream = use_streaming(dx.size_bytes());
+  fused_steps(dy.size(), p, s, {}, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    apply(k, dy.data() + i, dx.data() + i, bits, m, static_cast<T>(c.a), stream);
+  });
+}
+
+template <class T>
+void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, Names names) {
+  check_probability_below_one(p, "gaussian dropout");
+  check_elementwise(in, out, s, {}, names);
+  const KernelTable& k = active_kernels();
+  const double sigma = std::sqrt(p / (1.0 - p));
+  for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+    gaussian(k, in.data() + b, out.data() + b, e - b, s.seed, s.offset + b, sigma, s.generator);
+  });
+}
+
+// ---- Bias-dropout-residual ------------------------------------------------------------------------------
+
+// Checks that `elements` is a whole number of rows of `cols` (the bias or dbias length).
+void check_rows(std::size_t elements, std::size_t cols, std::string_view buffer, std::string_view bias_name) {
+  if (cols == 0 && elements != 0)
+    fail_argument(bias_name, "is empty but " + std::string(buffer) + " has " + std::to_string(elements) + " elements");
+  if (cols != 0 && elements % cols != 0)
+    fail_argument(buffer, "has " + std::to_string(elements) + " elements, not a whole number of rows of " +
+                              std::string(bias_name) + ".size() = " + std::to_string(cols));
+}
+
+template <class T>
+void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<const T> residual, std::span<T> y,
+                      double p, Stream s, std::span<std::uint64_t> mask) {
+  check_probability(p);
+  check_rows(x.size(), bias.size(), "x", "bias");
+  check_same_size(x.size(), residual.size(), "x", "residual");
+  check_no_overlap(bias, y, "bias", "y", false);
+  check_no_overlap(residual, y, "residual", "y", /*allow_same=*/true);
+  if (!mask.empty()) {
+    check_no_overlap(bias, mask, "bias", "mask", false);
+    check_no_overlap(residual, mask, "residual", "mask", false);
+  }
+  check_elementwise(x, y, s, mask, kForward);
+  const KernelTable& k = active_kernels();
+  const T scale = scale_of<T>(p);
+  const std::size_t cols = bias.size();
+  fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale);
+  });
+}
+
+// dbias[c] = sum over rows, in row order, of dx[r, c]: each column is summed by one task, so the order
+// (and the result) does not depend on the thread count.
+template <class T>
+void column_sums(std::span<const T> dx, std::span<T> dbias) {
+  const std::size_t cols = dbias.size();
+  if (cols == 0) return;
+  const std::size_t rows = dx.size() / cols;
+  constexpr std::size_t kCols = 256;  // columns per task; its sums stay in L1
+  auto sum = [&](std::size_t c0, std::size_t c1) {
+    double acc[kCols] = {};
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* row = dx.data() + r * cols;
+      for (std::size_t c = c0; c < c1; ++c) acc[c - c0] += static_cast<double>(row[c]);
+    }
+    for (std::size_t c = c0; c < c1; ++c) dbias[c] = static_cast<T>(acc[c - c0]);
+  };
+  const std::size_t tasks = (cols + kCols - 1) / kCols;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
+    for (std::size_t t = r.begin(); t != r.end(); ++t) sum(t * kCols, std::min(cols, (t + 1) * kCols));
+  });
+}
+
+template <class T>
+void check_bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p) {
+  check_probability(p);
+  check_same_size(dy.size(), dx.size(), "dy", "dx");
+  check_rows(dy.size(), dbias.size(), "dy", "dbias");
+  check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
+  check_no_overlap(dy, std::span<const T>(dbias), "dy", "dbias", false);
+  check_no_overlap(std::span<const T>(dx), std::span<const T>(dbias), "dx", "dbias", false);
+}
+
+template <class T>
+void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx, std::span<T> dbias,
+                   double p) {
+  check_bias_backward(dy, dx, dbias, p);
+  check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
+  check_no_overlap(mask, std::span<const T>(dbias), "mask", "dbias", false);
+  const KernelTable& k = active_kernels();
+  const T scale = scale_of<T>(p);
+  const bool stream = use_streaming(dx.size_bytes());
+  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
+    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
+  });
+  column_sums(std::span<const T>(dx), dbias);
+}
+
+template <class T>
+void bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s) {
+  check_bias_backward(dy, dx, dbias, p);
+  check_stream(s, dy.size());
+  const KernelTable& k = active_kernels();
+  const T scale = scale_of<T>(p);
+  const bool stream = use_streaming(dx.size_bytes());
+  fused_steps(dy.size(), p, s, {}, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    apply(k, dy.data() + i, dx.data() + i, bits, m, scale, stream);
+  });
+  column_sums(std::span<const T>(dx), dbias);
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::kBackward;
+using detail::kForward;
+
+// ---- Channel ----
+#define SIMDROP_CHANNEL(T)                                                                                         \
+  void channel_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t batch, std::size_t channels,     \
+                               std::size_t spatial, Layout layout, double p, Stream s,                            \
+                               std::span<std::uint64_t> mask) {                                                   \
+    detail::channel_call(x, y, batch, channels, spatial, layout, p, kForward);                                    \
+    detail::planes_forward(x, y, {batch, channels, spatial, layout}, p, s, mask, kForward);                       \
+  }                                                                                                               \
+  void channel_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,      \
+                                std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout,      \
+                                double p) {                                                                       \
+    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                 \
+    detail::planes_backward(dy, mask, dx, {batch, channels, spatial, layout}, p);                                 \
+  }                                                                                                               \
+  void channel_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t batch, std::size_t channels,  \
+                                std::size_t spatial, Layout layout, double p, Stream s) {                         \
+    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                 \
+    detail::planes_forward(dy, dx, {batch, channels, spatial, layout}, p, s, {}, kBackward);                      \
+  }
+SIMDROP_CHANNEL(float)
+SIMDROP_CHANNEL(double)
+#undef SIMDROP_CHANNEL
+
+// ---- Time-shared ----
+#define SIMDROP_SHARED(T)                                                                                          \
+  void shared_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t steps, std::size_t row, double p, \
+                              Stream s, std::span<std::uint64_t> mask) {                                          \
+    detail::shared_call(x, y, steps, row, p, kForward);                                                           \
+    detail::planes_forward(x, y, detail::shared_shape(steps, row), p, s, mask, kForward);                         \
+  }                                                                                                               \
+  void shared_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,       \
+                               std::size_t steps, std::size_t row, double p) {                                    \
+    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                        \
+    detail::planes_backward(dy, mask, dx, detail::shared_shape(steps, row), p);                                   \
+  }                                                                                                               \
+  void shared_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t steps, std::size_t row,        \
+                               double p, Stream s) {                                                              \
+    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                        \
+    detail::planes_forward(dy, dx, detail::shared_shape(steps, row), p, s, {}, kBackward);                        \
+  }
+SIMDROP_SHARED(float)
+SIMDROP_SHARED(double)
+#undef SIMDROP_SHARED
+
+// ---- Alpha ----
+AlphaCoefficients alpha_dropout_coefficients(double p) {
+  detail::check_probability_below_one(p, "alpha dropout");
+  const double a = 1.0 / std::sqrt((1.0 - p) * (1.0 + p * kAlphaPrime * kAlphaPrime));
+  const double b = -a * kAlphaPrime * p;
+  return {a, b, a * kAlphaPrime + b};
+}
+
+#define SIMDROP_ALPHA(T)                                                                                           \
+  void alpha_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s,                            \
+                             std::span<std::uint64_t> mask) {                                                     \
+    detail::alpha_forward(x, y, p, s, mask);                                                                      \
+  }                                                                                                               \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,        \
+                              double p) {                                                                         \
+    detail::alpha_backward(dy, mask, dx, p);                                                                      \
+  }                                                                                                               \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                       \
+    detail::alpha_backward(dy, dx, p, s);                                                                         \
+  }
+SIMDROP_ALPHA(float)
+SIMDROP_ALPHA(double)
+#undef SIMDROP_ALPHA
+
+// ---- Gaussian ----
+#define SIMDROP_GAUSSIAN(T)                                                                                        \
+  void gaussian_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s) {                       \
+    detail::gaussian_call(x, y, p, s, kForward);                                                                  \
+  }                                                                                                               \
+  void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                    \
+    detail::gaussian_call(dy, dx, p, s, kBackward);                                                               \
+  }
+SIMDROP_GAUSSIAN(float)
+SIMDROP_GAUSSIAN(double)
+#undef SIMDROP_GAUSSIAN
+
+// ---- Bias-dropout-residual ----
+#define SIMDROP_BIAS_DROPOUT_ADD(T)                                                                                \
+  void bias_dropout_add_forward(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,       \
+                                std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {              \
+    detail::bias_dropout_add(x, bias, residual, y, p, s, mask);                                                   \
+  }                                                                                                               \
+  void bias_dropout_add_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,     \
+                                 std::span<T> dbias, double p) {                                                  \
+    detail::bias_backward(dy, mask, dx, dbias, p);                                                                \
+  }                                                                                                               \
+  void bias_dropout_add_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s) { \
+    detail::bias_backward(dy, dx, dbias, p, s);                                                                   \
+  }
+SIMDROP_BIAS_DROPOUT_ADD(float)
+SIMDROP_BIAS_DROPOUT_ADD(double)
+#undef SIMDROP_BIAS_DROPOUT_ADD
+
+}  // namespace simdrop

@@ -1,0 +1,76 @@
+// What the fused passes of dropout.cpp and family.cpp share: the step size that keeps a step's mask
+// bits in L1, the scale, the choice of streaming stores, and typed access to the kernel table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <simdrop/dropout.hpp>
+#include <simdrop/runtime.hpp>
+
+#include "kernels/kernels.hpp"
+
+namespace simdrop::detail {
+
+// Elements per fused step: its mask bits (512 bytes) stay in L1 between generation and use.
+inline constexpr std::size_t kFusedElements = 4096;
+
+template <class T>
+T scale_of(double p) noexcept {
+  return static_cast<T>(1.0 / (1.0 - p));
+}
+
+// Whether a call writing `bytes` of output uses streaming stores.
+inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
+
+// The kernel table's entries by element type.
+template <class T>
+void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) {
+  if constexpr (sizeof(T) == 4)
+    k.apply_f32(x, y, mask, n, scale, stream);
+  else
+    k.apply_f64(x, y, mask, n, scale, stream);
+}
+template <class T>
+void affine(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c) {
+  if constexpr (sizeof(T) == 4)
+    k.affine_f32(x, y, mask, n, a, b, c);
+  else
+    k.affine_f64(x, y, mask, n, a, b, c);
+}
+template <class T>
+void bias_add(const KernelTable& k, const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual,
+              T* y, const std::uint64_t* mask, std::size_t n, T scale) {
+  if constexpr (sizeof(T) == 4)
+    k.bias_add_f32(x, bias, cols, col0, residual, y, mask, n, scale);
+  else
+    k.bias_add_f64(x, bias, cols, col0, residual, y, mask, n, scale);
+}
+template <class T>
+void gaussian(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+              double sigma, Generator gen) {
+  if constexpr (sizeof(T) == 4)
+    k.gaussian_f32(x, y, n, seed, start, sigma, gen);
+  else
+    k.gaussian_f64(x, y, n, seed, start, sigma, gen);
+}
+
+// Calls step(i, m, bits) for the fused steps [i, i + m) of a block of n elements, bits holding the keep
+// bits of the step's elements (stream positions s.offset + i ...): written to mask_out + i / 64 when
+// mask_out is given, else to a buffer on the stack.
+template <class Step>
+void for_each_fused_step(const KernelTable& k, std::size_t n, Stream s, std::uint64_t t, std::uint64_t* mask_out,
+                         const Step& step) {
+  std::uint64_t local[kFusedElements / 64];
+  for (std::size_t i = 0; i < n; i += kFusedElements) {
+    const std::size_t m = n - i < kFusedElements ? n - i : kFusedElements;
+    std::uint64_t* bits = mask_out != nullptr ? mask_out + i / 64 : local;
+    k.mask(bits, m, s.seed, s.offset + i, t, s.generator);
+    step(i, m, static_cast<const std::uint64_t*>(bits));
+  }
+}
+
+// make_mask without its checks (parallel over blocks).
+void generate_mask(std::uint64_t* mask, std::size_t n, std::uint64_t t, Stream s);
+
+}  // namespace simdrop::detail

@@ -1,0 +1,96 @@
+// The dropout family's definitions written out plainly, one element at a time, for the tests: each
+// variant's expected output from the reference keep mask (reference_mask) and the formulas of
+// simdrop/family.hpp, independent of the library's kernels.
+#pragma once
+
+#include <simdrop/simdrop.hpp>
+
+#include <vector>
+
+#include "reference/family_reference.hpp"
+#include "reference/reference.hpp"
+#include "support.hpp"
+
+namespace simdrop::test {
+
+inline std::vector<std::uint64_t> reference_bits(std::size_t n, double p, Stream s) {
+  std::vector<std::uint64_t> m(mask_words(n));
+  detail::reference_mask(m.data(), n, s.seed, s.offset, drop_threshold(p), s.generator);
+  return m;
+}
+
+template <class T>
+T scale_for(double p) {
+  return static_cast<T>(1.0 / (1.0 - p));
+}
+
+// Plane k = b * channels + c of element i.
+inline std::size_t plane_of(std::size_t i, std::size_t channels, std::size_t spatial, Layout layout) {
+  if (layout == Layout::nchw) return i / spatial;
+  return i / (spatial * channels) * channels + i % channels;
+}
+
+template <class T>
+std::vector<T> expected_channel(std::span<const T> x, std::size_t batch, std::size_t channels, std::size_t spatial,
+                                Layout layout, double p, Stream s) {
+  const auto planes = reference_bits(batch * channels, p, s);
+  std::vector<T> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    y[i] = bit(planes, plane_of(i, channels, spatial, layout)) ? x[i] * scale_for<T>(p) : T(0);
+  return y;
+}
+
+template <class T>
+std::vector<T> expected_shared(std::span<const T> x, std::size_t row, double p, Stream s) {
+  const auto columns = reference_bits(row, p, s);
+  std::vector<T> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) y[i] = bit(columns, i % row) ? x[i] * scale_for<T>(p) : T(0);
+  return y;
+}
+
+template <class T>
+std::vector<T> expected_alpha(std::span<const T> x, double p, Stream s) {
+  const auto keep = reference_bits(x.size(), p, s);
+  const AlphaCoefficients c = alpha_dropout_coefficients(p);
+  const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+  std::vector<T> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T ax = a * x[i];  // rounded, then the add (no fused multiply-add)
+    y[i] = bit(keep, i) ? ax + b : dropped;
+  }
+  return y;
+}
+
+template <class T>
+std::vector<T> expected_gaussian(std::span<const T> x, double p, Stream s) {
+  const double sigma = std::sqrt(p / (1 - p));
+  std::vector<T> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double e = 1.0 + sigma * detail::reference_normal(s.seed, s.offset + i, s.generator);
+    y[i] = x[i] * static_cast<T>(e);
+  }
+  return y;
+}
+
+template <class T>
+std::vector<T> expected_bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,
+                                         double p, Stream s) {
+  const auto keep = reference_bits(x.size(), p, s);
+  std::vector<T> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T biased = x[i] + bias[i % bias.size()];
+    const T dropped = bit(keep, i) ? biased * scale_for<T>(p) : T(0);
+    y[i] = residual[i] + dropped;
+  }
+  return y;
+}
+
+// dbias[c] = sum of dx[r, c] over r in order, in double, rounded once.
+template <class T>
+std::vector<T> expected_column_sums(std::span<const T> dx, std::size_t cols) {
+  std::vector<double> acc(cols, 0.0);
+  for (std::size_t i = 0; i < dx.size(); ++i) acc[i % cols] += static_cast<double>(dx[i]);
+  return std::vector<T>(acc.begin(), acc.end());
+}
+
+}  // namespace simdrop::test
