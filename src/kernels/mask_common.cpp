@@ -2,6 +2,10 @@
 // 128-lane groups to a call's mask words, and the choice of the ARS-5 group generator.
 #include <algorithm>
 
+#if SIMDROP_HAVE_X86_KERNELS
+#include <cpuid.h>
+#endif
+
 #include "kernels/kernels.hpp"
 #include "reference/reference.hpp"
 
@@ -42,11 +46,19 @@ void reference_ars_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t
 }
 }  // namespace
 
+#if SIMDROP_HAVE_X86_KERNELS
+// VAES: CPUID leaf 7, sub-leaf 0, ECX bit 9 (asked directly: clang 14's __builtin_cpu_supports has no "vaes").
+static bool cpu_has_vaes() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && ((ecx >> 9) & 1u) != 0;
+}
+#endif
+
 GroupsFn ars_groups_for(Isa isa) noexcept {
 #if SIMDROP_HAVE_X86_KERNELS
   // Read once, not per call: this runs for every fused step. The avx512 path only runs where
   // dispatch.cpp found AVX-512 (F, BW, DQ, VL), so VAES is the one feature left to ask about.
-  static const bool has_vaes = __builtin_cpu_supports("vaes");
+  static const bool has_vaes = cpu_has_vaes();
   static const bool has_aes = __builtin_cpu_supports("aes");
   if (isa == Isa::avx512 && has_vaes) return ars_groups_vaes512;
   if (isa != Isa::scalar && has_aes) return ars_groups_aesni;
