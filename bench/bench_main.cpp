@@ -22,10 +22,12 @@
 #include <thread>
 #include <vector>
 
+#include "baselines/composed.hpp"
 #include "baselines/copy.hpp"
 #include "baselines/eigen.hpp"
 #include "baselines/naive.hpp"
 #include "harness.hpp"
+#include "impls/family_impls.hpp"
 #include "impls/simdrop_impls.hpp"
 #include "progress.hpp"
 #if SIMDROP_BENCH_WITH_TORCH
@@ -42,9 +44,17 @@ struct Impl {
   bool parallel;  // runs on oneTBB (or PyTorch's pool): swept over threads
 };
 
+// simdrop: the core ops and the family's.
+template <class T>
+std::optional<Prepared> make_simdrop_all(Op op, Workload<T>& w) {
+  for (Op family : kFamilyOps)
+    if (op == family) return make_simdrop_family(op, w);
+  return make_simdrop(op, w);
+}
+
 std::vector<Impl> implementations(bool include_broken) {
   std::vector<Impl> impls = {
-      {"simdrop", make_simdrop<float>, make_simdrop<double>, true},
+      {"simdrop", make_simdrop_all<float>, make_simdrop_all<double>, true},
       {"simdrop_philox7", make_simdrop<float, Generator::philox4x32_7>, make_simdrop<double, Generator::philox4x32_7>,
        true},
       {"simdrop_ars5", make_simdrop<float, Generator::ars5>, make_simdrop<double, Generator::ars5>, true},
@@ -52,6 +62,7 @@ std::vector<Impl> implementations(bool include_broken) {
       {"naive", make_naive<float>, make_naive<double>, false},
       {"eigen", make_eigen<float>, make_eigen<double>, false},
       {"copy", make_copy<float>, make_copy<double>, true},
+      {"composed", make_composed<float>, make_composed<double>, true},
   };
 #if SIMDROP_BENCH_WITH_TORCH
   impls.push_back({"torch", make_torch<float>, make_torch<double>, true});
@@ -131,7 +142,8 @@ struct Grid {
 };
 
 // quick: one in-cache and one DRAM size, p = 30% for every op x impl, p = 10/50/90% for simdrop and
-// copy, threads 1 and all; the scaling sweep adds every thread count at the DRAM size.
+// copy, threads 1 and all; the scaling sweep adds every thread count at the DRAM size; the family at
+// p = 30%.
 // full: sizes 4 KiB .. 256 MiB (x4), p = 10/30/50/90%, every thread count.
 std::vector<std::string> register_all(const std::string& profile, bool include_broken) {
   const Caches cache = caches();
@@ -163,7 +175,7 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
                          : benchmark::RegisterBenchmark(name.c_str(), run_case<double>, c, impl.f64);
     b->UseRealTime()->Unit(benchmark::kMicrosecond);
   };
-  const Op ops[] = {Op::mask, Op::forward, Op::backward_mask, Op::backward_regen};
+  const auto& ops = kCoreOps;
   const Dtype dtypes[] = {Dtype::f32, Dtype::f64};
   const auto impls = implementations(include_broken);
   for (const Impl& impl : impls) {
@@ -181,6 +193,24 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
             for (int p : {10, 30, 50, 90})
               for (int t : impl.parallel ? threads : single) add(impl, op, dt, bytes, p, t);
     }
+  }
+  // The dropout family: simdrop against its composition, PyTorch and copy; fp64 for simdrop and copy only.
+  // quick: p = 30%, the two sizes, threads 1 and all; full: every size, p and thread count.
+  for (const Impl& impl : impls) {
+    if (impl.name != "simdrop" && impl.name != "composed" && impl.name != "copy" && impl.name != "torch") continue;
+    const bool own = impl.name == "simdrop" || impl.name == "copy";
+    for (Op op : kFamilyOps)
+      for (Dtype dt : dtypes) {
+        if (dt == Dtype::f64 && !own) continue;
+        if (profile == "quick") {
+          for (std::size_t bytes : {in_cache, dram})
+            for (int t : ends) add(impl, op, dt, bytes, 30, t);
+        } else {
+          for (std::size_t bytes : all_sizes)
+            for (int p : {10, 30, 50, 90})
+              for (int t : threads) add(impl, op, dt, bytes, p, t);
+        }
+      }
   }
   // The scaling sweep: forward of simdrop, copy and torch at the DRAM size over every thread count.
   for (const Impl& impl : impls)

@@ -1,5 +1,8 @@
 #include "harness.hpp"
 
+#include <simdrop/simdrop.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -16,8 +19,28 @@ const char* op_name(Op op) {
       return "backward_mask";
     case Op::backward_regen:
       return "backward_regen";
+    case Op::channel:
+      return "channel";
+    case Op::shared:
+      return "shared";
+    case Op::alpha:
+      return "alpha";
+    case Op::gaussian:
+      return "gaussian";
+    case Op::bias_dropout_add:
+      return "bias_dropout_add";
   }
   return "?";
+}
+
+FamilyShape family_shape(std::size_t n) {
+  FamilyShape s{};
+  s.spatial = std::max<std::size_t>(1, std::min<std::size_t>(n, 1024));
+  s.channels = std::max<std::size_t>(1, std::min<std::size_t>(64, n / s.spatial));
+  s.batch = n / (s.channels * s.spatial);
+  s.row = s.cols = s.spatial;
+  s.steps = s.rows = n / s.row;
+  return s;
 }
 
 const char* dtype_name(Dtype d) { return d == Dtype::f32 ? "f32" : "f64"; }
@@ -42,6 +65,17 @@ Workload<T>::Workload(std::size_t n_, double p_, int threads_)
     const T magnitude = T(0.125) + T(1.875) * static_cast<T>(z >> 11) * static_cast<T>(0x1p-53);
     in[i] = (z & 1u) ? magnitude : -magnitude;
   }
+}
+
+// The same values as `in` from other points of the splitmix sequence.
+template <class T>
+void Workload<T>::prepare_residual() {
+  if (n == 0 || !residual.empty()) return;
+  const FamilyShape shape = family_shape(n);
+  residual.resize(n);
+  bias.resize(shape.cols);
+  for (std::size_t i = 0; i < n; ++i) residual[i] = in[(i * 7 + 3) % n];
+  for (std::size_t c = 0; c < shape.cols; ++c) bias[c] = in[(c * 13 + 5) % n] * T(0.5);
 }
 
 namespace {
@@ -109,11 +143,96 @@ Check check_copy(const Workload<T>& w, const T* out) {
   return {};
 }
 
+namespace {
+
+template <class T>
+bool near(T got, T want, T scale_of_error) {
+  return std::abs(got - want) <= 4 * std::numeric_limits<T>::epsilon() * scale_of_error;
+}
+
+std::string element_error(std::size_t i, const std::string& what) {
+  return "element " + std::to_string(i) + ": " + what;
+}
+
+}  // namespace
+
+template <class T>
+Check check_family(Op op, const Workload<T>& w, const T* out) {
+  const FamilyShape sh = family_shape(w.n);
+  const T* x = w.in.data();
+  std::size_t kept = 0;
+  switch (op) {
+    case Op::channel:  // nchw: plane k is elements [k spatial, (k + 1) spatial)
+    case Op::shared: {  // column j is elements j, j + row, ...
+      const bool planes = op == Op::channel;
+      const std::size_t groups = planes ? sh.batch * sh.channels : sh.row, members = planes ? sh.spatial : sh.steps;
+      for (std::size_t k = 0; k < groups; ++k) {
+        auto at = [&](std::size_t m) { return planes ? k * sh.spatial + m : m * sh.row + k; };
+        const bool keep = out[at(0)] != T(0);
+        kept += keep;
+        for (std::size_t m = 0; m < members; ++m) {
+          const std::size_t i = at(m);
+          if (keep ? !near(out[i], x[i] * w.scale, std::abs(x[i] * w.scale)) : out[i] != T(0))
+            return Check{element_error(i, std::string(planes ? "plane" : "column") + " not kept or dropped whole")};
+        }
+      }
+      return check_keep_count(kept, groups, w.p);
+    }
+    case Op::alpha: {
+      const AlphaCoefficients c = alpha_dropout_coefficients(w.p);
+      const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+      for (std::size_t i = 0; i < w.n; ++i) {
+        const T want = a * x[i] + b, err = std::abs(a * x[i]) + std::abs(b);
+        if (near(out[i], want, err))
+          ++kept;
+        else if (!near(out[i], dropped, std::abs(dropped)))
+          return Check{element_error(i, "neither a x + b nor a alpha' + b")};
+      }
+      return check_keep_count(kept, w.n, w.p);
+    }
+    case Op::gaussian: {
+      // e = y / x has mean 1 and variance s2 = p / (1 - p): sum(e - 1) has sd sqrt(n s2); sum (e - 1)^2 has
+      // expectation n s2 and sd s2 sqrt(2 n) for normal noise.
+      const double s2 = w.p / (1 - w.p), n = static_cast<double>(w.n);
+      double d1 = 0, d2 = 0;
+      for (std::size_t i = 0; i < w.n; ++i) {
+        const double d = double(out[i]) / double(x[i]) - 1;
+        d1 += d, d2 += d * d;
+      }
+      Check c;
+      c.has_stats = true;
+      c.keep_fraction = 1;  // Gaussian dropout keeps every element
+      c.mean_z = s2 > 0 ? d1 / std::sqrt(n * s2) : 0;
+      c.var_ratio = s2 > 0 ? d2 / (n * s2) : 1;
+      c.var_z = s2 > 0 ? (d2 - n * s2) / (s2 * std::sqrt(2 * n)) : 0;
+      if (!(std::abs(c.mean_z) <= 6.0)) c.error = "noise mean is " + std::to_string(c.mean_z) + " sigma from 1";
+      if (c.error.empty() && !(std::abs(c.var_z) <= 6.0))
+        c.error = "noise variance is " + std::to_string(c.var_z) + " sigma from p / (1 - p)";
+      return c;
+    }
+    case Op::bias_dropout_add: {
+      const T* r = w.residual.data();
+      for (std::size_t i = 0; i < w.n; ++i) {
+        const T t = (x[i] + w.bias[i % sh.cols]) * w.scale;
+        if (out[i] == r[i]) continue;  // dropped: residual + 0
+        if (!near(out[i], r[i] + t, std::abs(r[i]) + std::abs(t)))
+          return Check{element_error(i, "neither residual nor residual + (x + bias) * scale")};
+        ++kept;
+      }
+      return check_keep_count(kept, w.n, w.p);
+    }
+    default:
+      return Check{"not a family op"};
+  }
+}
+
 template struct Workload<float>;
 template struct Workload<double>;
 template Check check_dropout(const Workload<float>&, const float*);
 template Check check_dropout(const Workload<double>&, const double*);
 template Check check_copy(const Workload<float>&, const float*);
 template Check check_copy(const Workload<double>&, const double*);
+template Check check_family(Op, const Workload<float>&, const float*);
+template Check check_family(Op, const Workload<double>&, const double*);
 
 }  // namespace simdrop::bench

@@ -13,11 +13,24 @@
 
 namespace simdrop::bench {
 
-enum class Op { mask, forward, backward_mask, backward_regen };
+// The core ops, then the dropout family's forward passes (simdrop/family.hpp).
+enum class Op { mask, forward, backward_mask, backward_regen, channel, shared, alpha, gaussian, bias_dropout_add };
+inline constexpr Op kCoreOps[] = {Op::mask, Op::forward, Op::backward_mask, Op::backward_regen};
+inline constexpr Op kFamilyOps[] = {Op::channel, Op::shared, Op::alpha, Op::gaussian, Op::bias_dropout_add};
 enum class Dtype { f32, f64 };
 
 const char* op_name(Op op);
 const char* dtype_name(Dtype d);
+
+// The shapes the family's cases use for n elements (n a power of two): channel is nchw with planes of
+// spatial = 1024 and 64 channels; time-shared has rows of 1024; bias-dropout-residual has 1024 columns
+// (each capped at n, channels at n / spatial).
+struct FamilyShape {
+  std::size_t batch, channels, spatial;
+  std::size_t steps, row;
+  std::size_t rows, cols;
+};
+FamilyShape family_shape(std::size_t n);
 
 // One benchmark: <op>/<impl>/<dtype>/n:<elements>/p:<percent>/threads:<T>.
 struct Case {
@@ -56,6 +69,9 @@ struct Workload {
   T scale;
   std::uint64_t seed = 0x5EED;
   Buffer<T> in, out;
+  // Bias-dropout-residual's other inputs, made by prepare_residual() (values like `in`'s).
+  Buffer<T> residual, bias;
+  void prepare_residual();
 };
 
 // What a validation found; error is empty when the output is right.
@@ -83,6 +99,10 @@ Check check_dropout(const Workload<T>& w, const T* out);
 Check check_keep_count(std::size_t kept, std::size_t n, double p);
 template <class T>
 Check check_copy(const Workload<T>& w, const T* out);
+// The family: structure exact (whole planes / columns, the formula's values within 4 ulp), keep counts
+// within 6 sd; Gaussian: the mean and variance of y / x within 6 sd of 1 and p / (1 - p).
+template <class T>
+Check check_family(Op op, const Workload<T>& w, const T* out);
 
 // Factories: std::nullopt where the implementation has no such op.
 template <class T>

@@ -166,7 +166,7 @@ void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, 
   check_probability_below_one(p, "gaussian dropout");
   check_elementwise(in, out, s, {}, names);
   const KernelTable& k = active_kernels();
-  const double sigma = std::sqrt(p / (1.0 - p));
+  const float sigma = static_cast<float>(std::sqrt(p / (1.0 - p)));
   for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
     gaussian(k, in.data() + b, out.data() + b, e - b, s.seed, s.offset + b, sigma, s.generator);
   });

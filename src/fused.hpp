@@ -48,7 +48,7 @@ void bias_add(const KernelTable& k, const T* x, const T* bias, std::size_t cols,
 }
 template <class T>
 void gaussian(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-              double sigma, Generator gen) {
+              float sigma, Generator gen) {
   if constexpr (sizeof(T) == 4)
     k.gaussian_f32(x, y, n, seed, start, sigma, gen);
   else

@@ -63,10 +63,10 @@ std::vector<T> expected_alpha(std::span<const T> x, double p, Stream s) {
 
 template <class T>
 std::vector<T> expected_gaussian(std::span<const T> x, double p, Stream s) {
-  const double sigma = std::sqrt(p / (1 - p));
+  const float sigma = static_cast<float>(std::sqrt(p / (1 - p)));
   std::vector<T> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const double e = 1.0 + sigma * detail::reference_normal(s.seed, s.offset + i, s.generator);
+    const float e = 1.0f + sigma * detail::reference_normal(s.seed, s.offset + i, s.generator);
     y[i] = x[i] * static_cast<T>(e);
   }
   return y;

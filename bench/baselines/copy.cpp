@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace simdrop::bench {
 namespace {
@@ -22,6 +23,16 @@ __attribute__((target_clones("default", "avx2", "avx512f"))) void scale_plain(co
 __attribute__((target_clones("default", "avx2", "avx512f"))) void scale_plain(const double* x, double* y,
                                                                                  std::size_t n, double s) {
   for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
+}
+
+// y = a + b, cloned per ISA like scale_plain.
+__attribute__((target_clones("default", "avx2", "avx512f"))) void add_plain(const float* a, const float* b, float* y,
+                                                                               std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+__attribute__((target_clones("default", "avx2", "avx512f"))) void add_plain(const double* a, const double* b,
+                                                                               double* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 // Streaming (non-temporal) stores, 16 bytes at a time: y must be 16-byte aligned.
@@ -77,6 +88,22 @@ std::optional<Prepared> make_copy(Op op, Workload<T>& w) {
                       });
                     },
                     [] { return Check{}; }, w.n / 8.0, 0.0, "writes the mask's bytes"};
+  }
+  if (op == Op::bias_dropout_add) {
+    // Two inputs, one output: the floor is y = x + residual.
+    w.prepare_residual();
+    return Prepared{[&w] {
+                      over_blocks(w.n, [&](std::size_t b, std::size_t e) {
+                        add_plain(w.in.data() + b, w.residual.data() + b, w.out.data() + b, e - b);
+                      });
+                    },
+                    [&w] {
+                      for (std::size_t i = 0; i < w.n; ++i)
+                        if (w.out[i] != w.in[i] + w.residual[i])
+                          return Check{"element " + std::to_string(i) + ": not x + residual"};
+                      return Check{};
+                    },
+                    3.0 * w.n * sizeof(T), 0.0, "y = x + residual, plain stores"};
   }
   auto plain = [&w] {
     over_blocks(w.n, [&](std::size_t b, std::size_t e) { scale_plain(w.in.data() + b, w.out.data() + b, e - b, w.scale); });

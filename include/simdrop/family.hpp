@@ -87,10 +87,10 @@ void alpha_dropout_backward(std::span<const double> dy, std::span<double> dx, do
 // y = x * e with e = 1 + sigma * z, sigma = sqrt(p / (1 - p)), so E[y] = x and Var[y] = x^2 p / (1 - p).
 // z is a standard normal from the same counter-based stream (its own domain, 1, so it never reuses the
 // keep masks' numbers): element g = offset + i reads the block of counter {lo32(g / 4), hi32(g / 4), 0, 1}
-// and, by Box-Muller on its word pair (w0, w1) or (w2, w3), the cosine (g even) or sine (g odd) normal.
-// e is computed in double with simdrop's own log, sine and cosine (the same operations on every path, so
-// every path gives the same bits); fp32 uses float(e). |z| <= 6.77 (the 32-bit uniform's smallest value).
-// p must be in [0, 1); p = 0 gives y = x.
+// and, by Box-Muller on its word pair (w0, w1) or (w2, w3), takes the cosine (g even) or sine (g odd)
+// normal. e is computed in float (sigma rounded to float) with simdrop's own log, sine and cosine, the
+// same operations on every path, so every path gives the same bits; fp64 multiplies by double(e).
+// |z| <= 6.77 (the 32-bit uniform's smallest value). p must be in [0, 1); p = 0 gives y = x.
 void gaussian_dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s);
 void gaussian_dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s);
 // dx = dy * e with the forward's e, regenerated (nothing is stored).

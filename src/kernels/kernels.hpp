@@ -31,11 +31,11 @@ struct KernelTable {
                        float* y, const std::uint64_t* mask, std::size_t n, float scale);
   void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
                        const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale);
-  // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)).
+  // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)), the factor in float.
   void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                       double sigma, Generator gen);
+                       float sigma, Generator gen);
   void (*gaussian_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                       double sigma, Generator gen);
+                       float sigma, Generator gen);
 };
 
 const KernelTable& scalar_kernels() noexcept;

@@ -5,12 +5,12 @@
 
 namespace simdrop::detail {
 
-double reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexcept {
+float reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexcept {
   const std::uint64_t block = g / 4;
   const PhiloxCounter w = generator_block(
       gen, {static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32), 0, kDomainGaussian}, seed);
   const std::size_t pair = (g % 4) / 2;
-  double z_cos, z_sin;
+  float z_cos, z_sin;
   normal_math::box_muller<normal_math::ScalarOps>(w[2 * pair], w[2 * pair + 1], z_cos, z_sin);
   return g % 2 == 0 ? z_cos : z_sin;
 }
@@ -18,10 +18,10 @@ double reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noex
 namespace {
 
 template <class T>
-void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, double sigma,
+void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
               Generator gen) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = 1.0 + sigma * reference_normal(seed, start + i, gen);
+    const float e = 1.0f + sigma * reference_normal(seed, start + i, gen);
     y[i] = x[i] * static_cast<T>(e);
   }
 }
@@ -55,11 +55,11 @@ void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, con
 }  // namespace
 
 void reference_gaussian(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        double sigma, Generator gen) noexcept {
+                        float sigma, Generator gen) noexcept {
   gaussian(x, y, n, seed, start, sigma, gen);
 }
 void reference_gaussian(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        double sigma, Generator gen) noexcept {
+                        float sigma, Generator gen) noexcept {
   gaussian(x, y, n, seed, start, sigma, gen);
 }
 void reference_affine(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,

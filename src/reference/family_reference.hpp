@@ -13,16 +13,16 @@ namespace simdrop::detail {
 // The counter domain (word 3) of Gaussian dropout's normals; keep masks use domain 0.
 inline constexpr std::uint32_t kDomainGaussian = 1;
 
-// The standard normal z of global element g: Box-Muller (reference/normal.hpp) on the block of counter
-// {lo32(g / 4), hi32(g / 4), 0, kDomainGaussian}; words (0, 1) give elements 4k (cosine) and 4k + 1
-// (sine), words (2, 3) give 4k + 2 and 4k + 3.
-double reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexcept;
+// The standard normal z of global element g: Box-Muller (reference/normal.hpp, single precision) on the
+// block of counter {lo32(g / 4), hi32(g / 4), 0, kDomainGaussian}; words (0, 1) give elements 4k (cosine)
+// and 4k + 1 (sine), words (2, 3) give 4k + 2 and 4k + 3.
+float reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexcept;
 
-// y[i] = x[i] * T(1 + sigma * z(start + i)), the factor computed in double.
+// y[i] = x[i] * T(e) with e = 1 + sigma * z(start + i), computed in float.
 void reference_gaussian(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        double sigma, Generator gen) noexcept;
+                        float sigma, Generator gen) noexcept;
 void reference_gaussian(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        double sigma, Generator gen) noexcept;
+                        float sigma, Generator gen) noexcept;
 
 // y[i] = bit i of mask ? a * x[i] + b : c (alpha dropout; a multiply, then an add).
 void reference_affine(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,

@@ -1,0 +1,97 @@
+// The family's obvious compositions, as a program without fused kernels runs them: one full pass over
+// memory per step, each step parallel over oneTBB like a framework's element-wise ops, with simdrop's
+// own mask and dropout where the composition has a dropout step.
+//   channel / shared: plane (row) mask, a vector of per-plane factors, then a broadcast multiply
+//   alpha:            mask pass, then the affine pass
+//   gaussian:         std::normal_distribution from a std::mt19937_64 per block of 64 Ki elements
+//   bias_dropout_add: t = x + bias, then dropout(t) in place, then y = residual + t (three passes)
+#pragma once
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <simdrop/simdrop.hpp>
+
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include "harness.hpp"
+
+namespace simdrop::bench {
+
+// f(begin, end) over [0, n) in parallel chunks of 64 Ki elements.
+template <class F>
+void parallel_chunks(std::size_t n, const F& f) {
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 65536),
+                    [&](const tbb::blocked_range<std::size_t>& r) { f(r.begin(), r.end()); });
+}
+
+template <class T>
+std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
+  const FamilyShape sh = family_shape(w.n);
+  const Stream s{w.seed, 0};
+  const double data_bytes = 2.0 * w.n * sizeof(T);
+  auto check = [op, &w] { return check_family(op, w, w.out.data()); };
+  switch (op) {
+    case Op::channel:
+    case Op::shared: {
+      const bool planes = op == Op::channel;
+      const std::size_t groups = planes ? sh.batch * sh.channels : sh.row;
+      auto bits = std::make_shared<Buffer<std::uint64_t>>(mask_words(groups));
+      auto factor = std::make_shared<Buffer<T>>(groups);
+      return Prepared{[&w, sh, s, planes, groups, bits, factor] {
+                        make_mask(*bits, groups, w.p, s);
+                        for (std::size_t k = 0; k < groups; ++k)
+                          (*factor)[k] = ((*bits)[k / 64] >> (k % 64)) & 1u ? w.scale : T(0);
+                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
+                          for (std::size_t i = b; i < e; ++i)
+                            w.out[i] = w.in[i] * (*factor)[planes ? i / sh.spatial : i % sh.row];
+                        });
+                      },
+                      check, data_bytes, 0.0, "mask, factors, broadcast multiply"};
+    }
+    case Op::alpha: {
+      auto bits = std::make_shared<Buffer<std::uint64_t>>(mask_words(w.n));
+      const AlphaCoefficients c = alpha_dropout_coefficients(w.n == 0 ? 0.5 : w.p);
+      const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+      return Prepared{[&w, s, bits, a, b, dropped] {
+                        make_mask(*bits, w.n, w.p, s);
+                        parallel_chunks(w.n, [&](std::size_t lo, std::size_t hi) {
+                          for (std::size_t i = lo; i < hi; ++i)
+                            w.out[i] = ((*bits)[i / 64] >> (i % 64)) & 1u ? a * w.in[i] + b : dropped;
+                        });
+                      },
+                      check, data_bytes + 2 * (w.n / 8.0), 1.0 / 8, "mask pass, then affine pass"};
+    }
+    case Op::gaussian: {
+      const T sigma = static_cast<T>(std::sqrt(w.p / (1 - w.p)));
+      return Prepared{[&w, sigma] {
+                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
+                          std::mt19937_64 gen(w.seed ^ (b * 0x9E3779B97F4A7C15ull));
+                          std::normal_distribution<T> normal(T(1), sigma);
+                          for (std::size_t i = b; i < e; ++i) w.out[i] = w.in[i] * normal(gen);
+                        });
+                      },
+                      check, data_bytes, 0.0, "std::normal_distribution per block"};
+    }
+    case Op::bias_dropout_add: {
+      w.prepare_residual();
+      auto t = std::make_shared<Buffer<T>>(w.n);
+      return Prepared{[&w, sh, s, t] {
+                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
+                          for (std::size_t i = b; i < e; ++i) (*t)[i] = w.in[i] + w.bias[i % sh.cols];
+                        });
+                        dropout_forward(std::span<const T>(*t), std::span<T>(*t), w.p, s);
+                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
+                          for (std::size_t i = b; i < e; ++i) w.out[i] = w.residual[i] + (*t)[i];
+                        });
+                      },
+                      check, 7.0 * w.n * sizeof(T), 0.0, "bias add, dropout, residual add: three passes"};
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace simdrop::bench
