@@ -43,6 +43,19 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
                   T scale) {
   const KernelTable& k = active_kernels();
   const bool stream = use_streaming(out.size_bytes());
+  if (shape.layout == Layout::nhwc && shape.channels % 64 == 0) {
+    // Rows of whole mask words: each row segment reads its image's plane bits in place, nothing to expand.
+    // (Blocks start at multiples of 64, so every segment starts at a word of the plane mask.)
+    const std::size_t channels = shape.channels, image = shape.spatial * channels;
+    for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e;) {
+        const std::size_t c = i % channels, m = std::min(channels - c, e - i);
+        apply(k, in.data() + i, out.data() + i, planes + (i / image * channels + c) / 64, m, scale, stream);
+        i += m;
+      }
+    });
+    return;
+  }
   for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
     std::uint64_t bits[kFusedElements / 64];
     for (std::size_t i = b; i < e; i += kFusedElements) {
