@@ -145,8 +145,9 @@ void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std
   check_elementwise(x, y, s, mask, kForward);
   const KernelTable& k = active_kernels();
   const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+  const bool stream = use_streaming(y.size_bytes());
   fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped);
+    affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped, stream);
   });
 }
 
@@ -212,8 +213,9 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
   const KernelTable& k = active_kernels();
   const T scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
+  const bool stream = use_streaming(y.size_bytes());
   fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale);
+    bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale, stream);
   });
 }
 

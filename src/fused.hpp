@@ -32,19 +32,20 @@ void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, st
     k.apply_f64(x, y, mask, n, scale, stream);
 }
 template <class T>
-void affine(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c) {
+void affine(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
+            bool stream) {
   if constexpr (sizeof(T) == 4)
-    k.affine_f32(x, y, mask, n, a, b, c);
+    k.affine_f32(x, y, mask, n, a, b, c, stream);
   else
-    k.affine_f64(x, y, mask, n, a, b, c);
+    k.affine_f64(x, y, mask, n, a, b, c, stream);
 }
 template <class T>
 void bias_add(const KernelTable& k, const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual,
-              T* y, const std::uint64_t* mask, std::size_t n, T scale) {
+              T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) {
   if constexpr (sizeof(T) == 4)
-    k.bias_add_f32(x, bias, cols, col0, residual, y, mask, n, scale);
+    k.bias_add_f32(x, bias, cols, col0, residual, y, mask, n, scale, stream);
   else
-    k.bias_add_f64(x, bias, cols, col0, residual, y, mask, n, scale);
+    k.bias_add_f64(x, bias, cols, col0, residual, y, mask, n, scale, stream);
 }
 template <class T>
 void gaussian(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,

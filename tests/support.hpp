@@ -39,6 +39,19 @@ class SizeSettingScope {
 using GrainScope = SizeSettingScope<grain_size, set_grain_size>;           // elements per oneTBB task
 using StreamScope = SizeSettingScope<stream_threshold, set_stream_threshold>;  // streaming-store threshold
 
+// An output buffer of n elements starting `misalign` elements past a 64-byte boundary (misalign 0: aligned
+// for every path's streaming stores, which need y aligned to the batch), filled with `fill`.
+template <class T>
+struct Misaligned {
+  std::vector<T> storage;
+  std::span<T> view;
+  Misaligned(std::size_t n, std::size_t misalign, T fill) : storage(n + misalign + 64 / sizeof(T), fill) {
+    const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+    const std::size_t skip = (64 - address % 64) % 64 / sizeof(T);
+    view = std::span<T>(storage.data() + skip + misalign, n);
+  }
+};
+
 // n values of a fixed pseudo-random sequence in [-2, 2], none zero.
 template <class T>
 std::vector<T> test_values(std::size_t n, std::uint32_t seed = 1) {

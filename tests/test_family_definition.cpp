@@ -2,7 +2,6 @@
 // bit: channel (both layouts), time-shared, alpha, Gaussian and bias-dropout-residual, forward and both
 // backward forms, fp32 and fp64, with awkward shapes, misaligned buffers and stream offsets.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <numbers>
 
@@ -15,14 +14,6 @@ using namespace simdrop::test;
 namespace {
 
 const Stream kStreams[] = {{0x5eed, 0}, {0xC0FFEE, 5}, {77, (std::uint64_t{1} << 39) - 77}};
-
-// x with a misaligned start (the data starts `misalign` elements into its storage).
-template <class T>
-struct Misaligned {
-  std::vector<T> storage;
-  std::span<T> view;
-  Misaligned(std::size_t n, std::size_t misalign, T fill) : storage(n + misalign, fill), view(storage.data() + misalign, n) {}
-};
 
 template <class T>
 std::vector<T> values(std::size_t n, std::uint32_t seed) {
@@ -65,7 +56,7 @@ TEST_CASE("channel dropout drops the planes make_mask(batch * channels) drops, o
   };
   // Planes shorter and longer than a word, channels below and above a SIMD batch, and a tensor larger
   // than a fused step and a oneTBB block.
-  const Shape shapes[] = {{1, 1, 1},  {2, 3, 5},    {4, 3, 64},  {3, 7, 129},   {2, 64, 49},
+  const Shape shapes[] = {{1, 1, 1},   {2, 3, 5},     {4, 3, 64},   {3, 7, 129}, {2, 64, 49},
                           {5, 130, 9}, {1, 2, 70000}, {8, 33, 997}, {300, 1, 1}, {2, 1000, 3}};
   for (const Shape& sh : shapes)
     for (Layout layout : {Layout::nchw, Layout::nhwc})
@@ -170,24 +161,28 @@ TEST_CASE("alpha dropout: kept a x + b, dropped a alpha' + b, on every path, wit
         const AlphaCoefficients c = alpha_dropout_coefficients(p);
         std::vector<float> expected_dx(n);
         for (std::size_t i = 0; i < n; ++i) expected_dx[i] = bit(keep, i) ? static_cast<float>(c.a) * x[i] : 0.0f;
-        for (Isa isa : supported_isas()) {
-          IsaScope scope(isa);
-          INFO("isa " << isa_name(isa) << " n " << n << " p " << p << " offset " << s.offset);
-          Misaligned<float> y(n, 1, 42.0f);
-          std::vector<std::uint64_t> mask(mask_words(n));
-          alpha_dropout_forward(std::span<const float>(x), y.view, p, s, mask);
-          REQUIRE(same_bits<float>(y.view, expected));
-          REQUIRE(mask == keep);
-          std::vector<double> yd(xd);
-          alpha_dropout_forward(std::span<const double>(yd), std::span<double>(yd), p, s);  // in place
-          REQUIRE(same_bits<double>(yd, expected_d));
-          std::vector<float> dx(n, 42.0f);
-          alpha_dropout_backward(std::span<const float>(x), std::span<const std::uint64_t>(keep), std::span<float>(dx), p);
-          REQUIRE(same_bits<float>(dx, expected_dx));
-          std::fill(dx.begin(), dx.end(), 42.0f);
-          alpha_dropout_backward(std::span<const float>(x), std::span<float>(dx), p, s);
-          REQUIRE(same_bits<float>(dx, expected_dx));
-        }
+        for (Isa isa : supported_isas())
+          for (bool streaming : {false, true}) {
+            IsaScope scope(isa);
+            StreamScope stores(streaming ? 0 : SIZE_MAX);  // streaming stores (where y is aligned) or plain ones
+            INFO("isa " << isa_name(isa) << " streaming " << streaming << " n " << n << " p " << p << " offset "
+                        << s.offset);
+            Misaligned<float> y(n, streaming ? 0 : 1, 42.0f);
+            std::vector<std::uint64_t> mask(mask_words(n));
+            alpha_dropout_forward(std::span<const float>(x), y.view, p, s, mask);
+            REQUIRE(same_bits<float>(y.view, expected));
+            REQUIRE(mask == keep);
+            std::vector<double> yd(xd);
+            alpha_dropout_forward(std::span<const double>(yd), std::span<double>(yd), p, s);  // in place
+            REQUIRE(same_bits<double>(yd, expected_d));
+            std::vector<float> dx(n, 42.0f);
+            alpha_dropout_backward(std::span<const float>(x), std::span<const std::uint64_t>(keep),
+                                   std::span<float>(dx), p);
+            REQUIRE(same_bits<float>(dx, expected_dx));
+            std::fill(dx.begin(), dx.end(), 42.0f);
+            alpha_dropout_backward(std::span<const float>(x), std::span<float>(dx), p, s);
+            REQUIRE(same_bits<float>(dx, expected_dx));
+          }
       }
 }
 
@@ -276,30 +271,34 @@ TEST_CASE("bias-dropout-residual: residual + (kept ? (x + bias) * scale : 0), wi
         std::vector<float> expected_dx(n);
         detail::reference_apply(residual.data(), expected_dx.data(), keep.data(), n, scale_for<float>(p));
         const auto expected_dbias = expected_column_sums<float>(expected_dx, sh.cols);
-        for (Isa isa : supported_isas()) {
-          IsaScope scope(isa);
-          INFO("isa " << isa_name(isa) << " rows " << sh.rows << " cols " << sh.cols << " p " << p);
-          Misaligned<float> y(n, 1, 42.0f);
-          std::vector<std::uint64_t> mask(mask_words(n));
-          bias_dropout_add_forward(std::span<const float>(x), std::span<const float>(bias),
-                                   std::span<const float>(residual), y.view, p, s, mask);
-          REQUIRE(same_bits<float>(y.view, expected));
-          REQUIRE(mask == keep);
-          std::vector<float> in_place(residual);  // residual += dropout(x + bias)
-          bias_dropout_add_forward(std::span<const float>(x), std::span<const float>(bias),
-                                   std::span<const float>(in_place), std::span<float>(in_place), p, s);
-          REQUIRE(same_bits<float>(in_place, expected));
+        for (Isa isa : supported_isas())
+          for (bool streaming : {false, true}) {
+            IsaScope scope(isa);
+            StreamScope stores(streaming ? 0 : SIZE_MAX);
+            INFO("isa " << isa_name(isa) << " streaming " << streaming << " rows " << sh.rows << " cols " << sh.cols
+                        << " p " << p);
+            Misaligned<float> y(n, streaming ? 0 : 1, 42.0f);
+            std::vector<std::uint64_t> mask(mask_words(n));
+            bias_dropout_add_forward(std::span<const float>(x), std::span<const float>(bias),
+                                     std::span<const float>(residual), y.view, p, s, mask);
+            REQUIRE(same_bits<float>(y.view, expected));
+            REQUIRE(mask == keep);
+            std::vector<float> in_place(residual);  // residual += dropout(x + bias)
+            bias_dropout_add_forward(std::span<const float>(x), std::span<const float>(bias),
+                                     std::span<const float>(in_place), std::span<float>(in_place), p, s);
+            REQUIRE(same_bits<float>(in_place, expected));
 
-          std::vector<float> dx(n, 42.0f), dbias(sh.cols, 42.0f);
-          bias_dropout_add_backward(std::span<const float>(residual), std::span<const std::uint64_t>(keep),
-                                    std::span<float>(dx), std::span<float>(dbias), p);
-          REQUIRE(same_bits<float>(dx, expected_dx));
-          REQUIRE(same_bits<float>(dbias, expected_dbias));
-          std::fill(dx.begin(), dx.end(), 42.0f), std::fill(dbias.begin(), dbias.end(), 42.0f);
-          bias_dropout_add_backward(std::span<const float>(residual), std::span<float>(dx), std::span<float>(dbias), p, s);
-          REQUIRE(same_bits<float>(dx, expected_dx));
-          REQUIRE(same_bits<float>(dbias, expected_dbias));
-        }
+            std::vector<float> dx(n, 42.0f), dbias(sh.cols, 42.0f);
+            bias_dropout_add_backward(std::span<const float>(residual), std::span<const std::uint64_t>(keep),
+                                      std::span<float>(dx), std::span<float>(dbias), p);
+            REQUIRE(same_bits<float>(dx, expected_dx));
+            REQUIRE(same_bits<float>(dbias, expected_dbias));
+            std::fill(dx.begin(), dx.end(), 42.0f), std::fill(dbias.begin(), dbias.end(), 42.0f);
+            bias_dropout_add_backward(std::span<const float>(residual), std::span<float>(dx), std::span<float>(dbias),
+                                      p, s);
+            REQUIRE(same_bits<float>(dx, expected_dx));
+            REQUIRE(same_bits<float>(dbias, expected_dbias));
+          }
         if (n > 5000) continue;
         // fp64 on the default path.
         const auto xd = values<double>(n, 16), rd = values<double>(n, 17), bd = values<double>(sh.cols, 18);

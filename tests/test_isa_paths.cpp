@@ -53,8 +53,8 @@ void check_forward_backward(std::size_t n, double p, Stream s, std::size_t misal
       IsaScope scope(isa);
       StreamScope streaming(stream ? 0 : SIZE_MAX);  // streaming stores (aligned y) and plain ones
       INFO("isa " << isa_name(isa) << " streaming " << stream);
-      std::vector<T> y_storage(n + misalign, T(42));
-      std::span<T> y = std::span<T>(y_storage).subspan(misalign, n);
+      Misaligned<T> y_buffer(n, misalign, T(42));  // misalign 0: aligned, so every path's streaming stores run
+      std::span<T> y = y_buffer.view;
       std::vector<std::uint64_t> mask(mask_words(n) + 1, 0xdeadbeefull);
       dropout_forward(x, y, p, s, std::span<std::uint64_t>(mask).first(mask_words(n)));
       REQUIRE(same_bits<T>(y, expected));
@@ -65,11 +65,12 @@ void check_forward_backward(std::size_t n, double p, Stream s, std::size_t misal
       dropout_forward(std::span<const T>(in_place), std::span<T>(in_place), p, s);
       REQUIRE(same_bits<T>(in_place, expected));
 
-      std::vector<T> dx(n, T(42));
-      dropout_backward(x, std::span<const std::uint64_t>(expected_mask), std::span<T>(dx), p);
+      Misaligned<T> dx_buffer(n, 0, T(42));
+      std::span<T> dx = dx_buffer.view;
+      dropout_backward(x, std::span<const std::uint64_t>(expected_mask), dx, p);
       REQUIRE(same_bits<T>(dx, expected));
       std::fill(dx.begin(), dx.end(), T(42));
-      dropout_backward(x, std::span<T>(dx), p, s);
+      dropout_backward(x, dx, p, s);
       REQUIRE(same_bits<T>(dx, expected));
     }
 }

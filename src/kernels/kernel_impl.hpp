@@ -252,60 +252,84 @@ inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, cons
   }
 }
 
+// Stores v at y, with a streaming store when Stream (y then aligned to the batch).
+template <bool Stream, class T>
+inline void store_out(T* y, xsimd::batch<T, Arch> v) noexcept {
+  if constexpr (Stream)
+    store_stream<Arch>(y, v);
+  else
+    v.store_unaligned(y);
+}
+
+// Runs Kernel<true> (streaming stores) where asked and y is aligned to the batch, else Kernel<false>.
+template <class T, class Kernel>
+inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexcept {
+  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0) {
+    kernel(std::true_type{});
+    _mm_sfence();  // order the streaming stores before anything this thread does next
+  } else {
+    kernel(std::false_type{});
+  }
+}
+
 template <class T>
-void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c) noexcept {
+void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool stream) noexcept {
   using F = xsimd::batch<T, Arch>;
   const F va(a), vb(b), vc(c);
-  for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
-    const F ax = va * F::load_unaligned(x + i);
-    xsimd::select(keep, ax + vb, vc).store_unaligned(y + i);
+  with_store_mode(stream, y, [&](auto streaming) {
+    for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+      const F ax = va * F::load_unaligned(x + i);
+      store_out<decltype(streaming)::value>(y + i, xsimd::select(keep, ax + vb, vc));
+    });
   });
   const std::size_t done = n / 64 * 64;
   reference_affine(x + done, y + done, mask + n / 64, n - done, a, b, c);
 }
 
-void affine_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,
-                float c) noexcept {
-  affine(x, y, mask, n, a, b, c);
+void affine_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,
+                bool stream) noexcept {
+  affine(x, y, mask, n, a, b, c, stream);
 }
-void affine_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
-                double c) noexcept {
-  affine(x, y, mask, n, a, b, c);
+void affine_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b, double c,
+                bool stream) noexcept {
+  affine(x, y, mask, n, a, b, c, stream);
 }
 
 template <class T>
 void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-              const std::uint64_t* mask, std::size_t n, T scale) noexcept {
+              const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
   using F = xsimd::batch<T, Arch>;
   constexpr std::size_t L = F::size;
   const F s(scale);
   std::size_t col = col0;  // bias column of element i
-  for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
-    F b;
-    if (col + L <= cols) {
-      b = F::load_unaligned(bias + col);
-    } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
-      alignas(64) T wrapped[L];
-      for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
-      b = F::load_aligned(wrapped);
-    }
-    col += L;
-    if (col >= cols) col %= cols;
-    const F biased = F::load_unaligned(x + i) + b;
-    const F dropped = xsimd::select(keep, biased * s, F(T(0)));
-    (F::load_unaligned(residual + i) + dropped).store_unaligned(y + i);
+  with_store_mode(stream, y, [&](auto streaming) {
+    for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+      F b;
+      if (col + L <= cols) {
+        b = F::load_unaligned(bias + col);
+      } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
+        alignas(64) T wrapped[L];
+        for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
+        b = F::load_aligned(wrapped);
+      }
+      col += L;
+      if (col >= cols) col %= cols;
+      const F biased = F::load_unaligned(x + i) + b;
+      const F dropped = xsimd::select(keep, biased * s, F(T(0)));
+      store_out<decltype(streaming)::value>(y + i, F::load_unaligned(residual + i) + dropped);
+    });
   });
   const std::size_t done = n / 64 * 64;
   reference_bias_add(x + done, bias, cols, col, residual + done, y + done, mask + n / 64, n - done, scale);
 }
 
 void bias_add_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                  float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
+                  float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream) noexcept {
+  bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
 }
 void bias_add_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
-                  double* y, const std::uint64_t* mask, std::size_t n, double scale) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
+                  double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream) noexcept {
+  bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
 }
 
 // normal.hpp's operations over batches of floats (twice the lanes of U64).

@@ -21,16 +21,18 @@ struct KernelTable {
   void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
   void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
                     bool stream);
-  // The dropout family (definitions in reference/family_reference.hpp). Alpha dropout:
-  // y[i] = bit i of mask ? a * x[i] + b : c.
-  void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c);
+  // The dropout family (definitions in reference/family_reference.hpp; stream as for apply). Alpha
+  // dropout: y[i] = bit i of mask ? a * x[i] + b : c.
+  void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,
+                     bool stream);
   void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
-                     double c);
+                     double c, bool stream);
   // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0).
   void (*bias_add_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                       float* y, const std::uint64_t* mask, std::size_t n, float scale);
+                       float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
   void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                       const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale);
+                       const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale,
+                       bool stream);
   // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)), the factor in float.
   void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
                        float sigma, Generator gen);

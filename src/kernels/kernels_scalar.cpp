@@ -18,11 +18,21 @@ void scalar_apply_f64(const double* x, double* y, const std::uint64_t* mask, std
                       bool /*stream*/) noexcept {
   reference_apply(x, y, mask, n, scale);
 }
+template <class T>
+void scalar_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool /*stream*/) noexcept {
+  reference_affine(x, y, mask, n, a, b, c);
+}
+template <class T>
+void scalar_bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+                     const std::uint64_t* mask, std::size_t n, T scale, bool /*stream*/) noexcept {
+  reference_bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
+}
 }  // namespace
 
 const KernelTable& scalar_kernels() noexcept {
   static constexpr KernelTable table{Isa::scalar,       scalar_mask,        scalar_apply_f32,   scalar_apply_f64,
-                                     reference_affine,   reference_affine,   reference_bias_add, reference_bias_add,
+                                     scalar_affine<float>, scalar_affine<double>, scalar_bias_add<float>,
+                                     scalar_bias_add<double>,
                                      reference_gaussian, reference_gaussian};
   return table;
 }
