@@ -12,6 +12,7 @@
 
 #include <simdrop/simdrop.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -20,10 +21,10 @@
 
 namespace simdrop::bench {
 
-// f(begin, end) over [0, n) in parallel chunks of 64 Ki elements.
+// f(begin, end) over [0, n) in parallel chunks (of at least `grain` items).
 template <class F>
-void parallel_chunks(std::size_t n, const F& f) {
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 65536),
+void parallel_chunks(std::size_t n, const F& f, std::size_t grain = 64) {
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, grain),
                     [&](const tbb::blocked_range<std::size_t>& r) { f(r.begin(), r.end()); });
 }
 
@@ -44,9 +45,19 @@ std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
                         make_mask(*bits, groups, w.p, s);
                         for (std::size_t k = 0; k < groups; ++k)
                           (*factor)[k] = ((*bits)[k / 64] >> (k % 64)) & 1u ? w.scale : T(0);
-                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
-                          for (std::size_t i = b; i < e; ++i)
-                            w.out[i] = w.in[i] * (*factor)[planes ? i / sh.spatial : i % sh.row];
+                        // Rows of the broadcast: a plane (channel) or a step (shared), in parallel.
+                        const std::size_t rows = planes ? groups : sh.steps, len = planes ? sh.spatial : sh.row;
+                        parallel_chunks(rows, [&](std::size_t r0, std::size_t r1) {
+                          for (std::size_t r = r0; r < r1; ++r) {
+                            const T* x = w.in.data() + r * len;
+                            T* y = w.out.data() + r * len;
+                            if (planes) {
+                              const T f = (*factor)[r];
+                              for (std::size_t j = 0; j < len; ++j) y[j] = x[j] * f;
+                            } else {
+                              for (std::size_t j = 0; j < len; ++j) y[j] = x[j] * (*factor)[j];
+                            }
+                          }
                         });
                       },
                       check, data_bytes, 0.0, "mask, factors, broadcast multiply"};
@@ -57,9 +68,14 @@ std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
       const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
       return Prepared{[&w, s, bits, a, b, dropped] {
                         make_mask(*bits, w.n, w.p, s);
-                        parallel_chunks(w.n, [&](std::size_t lo, std::size_t hi) {
-                          for (std::size_t i = lo; i < hi; ++i)
-                            w.out[i] = ((*bits)[i / 64] >> (i % 64)) & 1u ? a * w.in[i] + b : dropped;
+                        // Whole mask words per chunk: 64 elements share a word.
+                        parallel_chunks((w.n + 63) / 64, [&](std::size_t w0, std::size_t w1) {
+                          for (std::size_t word = w0; word < w1; ++word) {
+                            const std::uint64_t m = (*bits)[word];
+                            const std::size_t base = 64 * word, len = std::min<std::size_t>(64, w.n - base);
+                            for (std::size_t k = 0; k < len; ++k)
+                              w.out[base + k] = (m >> k) & 1u ? a * w.in[base + k] + b : dropped;
+                          }
                         });
                       },
                       check, data_bytes + 2 * (w.n / 8.0), 1.0 / 8, "mask pass, then affine pass"};
@@ -68,10 +84,10 @@ std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
       const T sigma = static_cast<T>(std::sqrt(w.p / (1 - w.p)));
       return Prepared{[&w, sigma] {
                         parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
-                          std::mt19937_64 gen(w.seed ^ (b * 0x9E3779B97F4A7C15ull));
+                          std::mt19937_64 gen(w.seed ^ (b * 0x9E3779B97F4A7C15ull));  // a generator per chunk
                           std::normal_distribution<T> normal(T(1), sigma);
                           for (std::size_t i = b; i < e; ++i) w.out[i] = w.in[i] * normal(gen);
-                        });
+                        }, 65536);
                       },
                       check, data_bytes, 0.0, "std::normal_distribution per block"};
     }
@@ -79,13 +95,15 @@ std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
       w.prepare_residual();
       auto t = std::make_shared<Buffer<T>>(w.n);
       return Prepared{[&w, sh, s, t] {
-                        parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
-                          for (std::size_t i = b; i < e; ++i) (*t)[i] = w.in[i] + w.bias[i % sh.cols];
+                        parallel_chunks(sh.rows, [&](std::size_t r0, std::size_t r1) {  // the bias broadcast by rows
+                          for (std::size_t r = r0; r < r1; ++r)
+                            for (std::size_t c = 0; c < sh.cols; ++c)
+                              (*t)[r * sh.cols + c] = w.in[r * sh.cols + c] + w.bias[c];
                         });
                         dropout_forward(std::span<const T>(*t), std::span<T>(*t), w.p, s);
                         parallel_chunks(w.n, [&](std::size_t b, std::size_t e) {
                           for (std::size_t i = b; i < e; ++i) w.out[i] = w.residual[i] + (*t)[i];
-                        });
+                        }, 65536);
                       },
                       check, 7.0 * w.n * sizeof(T), 0.0, "bias add, dropout, residual add: three passes"};
     }

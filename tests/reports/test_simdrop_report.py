@@ -47,6 +47,31 @@ def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
                         out.append(e)
                     out.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
                                 "aggregate_name": "median", "items_per_second": v * 1e9})
+    out += family_entries(reps)
+    return out
+
+
+# G elements/s of the family's forward passes: simdrop 4x composed, 20x torch, 3x copy's time.
+FAMILY_SPEED = {"simdrop": 2.0, "composed": 0.5, "torch": 0.1, "copy": 6.0}
+
+
+def family_entries(reps=5):
+    out = []
+    for op in ("channel", "shared", "alpha", "gaussian", "bias_dropout_add"):
+        for impl, v in FAMILY_SPEED.items():
+            for n in (65536, 16777216):
+                for threads in (1, 2):
+                    name = f"{op}/{impl}/f32/n:{n}/p:30/threads:{threads}/real_time"
+                    for r in range(reps):
+                        ips = v * 1e9
+                        e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
+                             "repetition_index": r, "iterations": 10, "real_time": n / ips * 1e6,
+                             "cpu_time": n / ips * 1e6, "time_unit": "us", "items_per_second": ips,
+                             "bytes_per_second": ips * 8, "label": impl}
+                        if impl != "copy":
+                            e.update({"keep_fraction": 1.0 if op == "gaussian" else 0.7, "keep_z": 0.1,
+                                      "mean_z": 0.4 if op == "gaussian" else 0.0, "var_z": 0.0, "var_ratio": 1.0})
+                        out.append(e)
     return out
 
 
@@ -112,6 +137,38 @@ class Report(unittest.TestCase):
         self.assertIn("## Spread and significance", self.md)
         line = next(l for l in self.md.splitlines() if l.startswith("| `forward/simdrop/f32/16777216/30/1`"))
         self.assertIn("slower than copy, significant", line)
+
+    def test_family_section(self):
+        self.assertIn("## The dropout family", self.md)
+        self.assertIn("](family.png)", self.md)
+        section = self.md.split("## The dropout family")[1].split("\n## ")[0]
+        row = next(l for l in section.splitlines() if l.startswith("| alpha | simdrop | f32 |"))
+        cells = [c.strip() for c in row.split("|")]
+        self.assertEqual(cells[4], "2")            # G el/s in cache
+        self.assertEqual(cells[6], "4x / 4x")      # over the composition
+        self.assertEqual(cells[7], "20x / 20x")    # over torch
+        self.assertEqual(cells[8], "3x / 3x")      # time relative to copy
+        validation = section.split("Validation before timing")[1]
+        line = next(l for l in validation.splitlines() if l.startswith("| gaussian | simdrop |"))
+        self.assertTrue(line.rstrip().endswith("| ok |"), line)
+        # The core ops' expectation table does not mix in the family (Gaussian keeps every element).
+        expectation = self.md.split("## Expectation preservation")[1].split("\n## ")[0]
+        self.assertNotIn("composed", expectation)
+
+    def test_failed_family_check_is_flagged(self):
+        entries = bench_entries()
+        for e in entries:
+            if e["run_name"].startswith("gaussian/torch/"):
+                e["var_z"] = -7.5
+        path = write_json(self.tmp.name, "bad-family.json", entries)
+        out = os.path.join(self.tmp.name, "bad-family")
+        self.assertEqual(run_report(path, "--out", out).returncode, 0)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        validation = md.split("Validation before timing")[1]
+        line = next(l for l in validation.splitlines() if l.startswith("| gaussian | torch |"))
+        self.assertIn("**FAILED**", line)
+        self.assertIn("7.50", line)
 
     def test_failed_check_is_flagged(self):
         entries = bench_entries()
