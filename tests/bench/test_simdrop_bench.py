@@ -17,7 +17,10 @@ OPS_IMPLS = {
     "backward_mask": {"simdrop", "naive", "eigen", "copy"},
     "backward_regen": {"simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", "naive", "copy"},
 }
-TORCH_OPS = {"mask", "forward", "backward_mask"}
+FAMILY_OPS = ("channel", "shared", "alpha", "gaussian", "bias_dropout_add")
+for _op in FAMILY_OPS:
+    OPS_IMPLS[_op] = {"simdrop", "composed", "copy"}
+TORCH_OPS = {"mask", "forward", "backward_mask", *FAMILY_OPS}
 
 
 def run(*args):
@@ -113,6 +116,33 @@ class Run(unittest.TestCase):
         self.assertTrue(all(b.get("error_occurred") for b in broken))
         self.assertIn("validation failed", broken[0]["error_message"])
         self.assertNotIn("items_per_second", broken[0])
+
+
+class FamilyRun(unittest.TestCase):
+    """Every family op of simdrop and of its composition passes validation and posts a time."""
+
+    def test_family_validates_and_runs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "family.json")
+            proc = run("--benchmark_filter=^(" + "|".join(FAMILY_OPS) + ")/(simdrop|composed|copy)/f32/n:65536/p:30/threads:1/",
+                       "--benchmark_min_time=0.01", "--benchmark_repetitions=1",
+                       "--benchmark_out=" + path, "--benchmark_out_format=json")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(path) as f:
+                runs = [b for b in json.load(f)["benchmarks"] if b["run_type"] == "iteration"]
+        seen = {b["run_name"].split("/")[0] + "/" + b["run_name"].split("/")[1] for b in runs}
+        self.assertEqual(seen, {f"{op}/{impl}" for op in FAMILY_OPS for impl in ("simdrop", "composed", "copy")})
+        for b in runs:
+            self.assertFalse(b.get("error_occurred"), b.get("error_message"))
+            self.assertGreater(b["items_per_second"], 0)
+            if b["run_name"].split("/")[1] == "copy":
+                continue
+            self.assertLessEqual(abs(b["keep_z"]), 6, b["run_name"])
+            if b["run_name"].startswith("gaussian/"):
+                self.assertEqual(b["keep_fraction"], 1)  # Gaussian dropout keeps every element
+                self.assertLessEqual(abs(b["mean_z"]), 6)
+                self.assertLessEqual(abs(b["var_z"]), 6)
+                self.assertAlmostEqual(b["var_ratio"], 1, delta=0.05)
 
 
 if __name__ == "__main__":
