@@ -589,7 +589,7 @@ class Report:
                                 continue
                             bc, bd = run.median((op, b, dtype, cache_n, 30, threads)), run.median(
                                 (op, b, dtype, dram_n, 30, threads))
-                            cells.append(f"{ratio(vc, bc)} / {ratio(vd, bd)}")
+                            cells.append(f"{ratio(vc, bc)} / {ratio(vd, bd)}" if bc or bd else "")
                         cc, cd = run.median(copy_key(kc)), run.median(copy_key(kd))
                         tc = ratio(cc, vc) if vc else "n/a"
                         td = ratio(cd, vd) if vd else "n/a"

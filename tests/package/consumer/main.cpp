@@ -1,4 +1,5 @@
-// Uses the installed simdrop: forward with a stored mask, then backward from it; exits non-zero on a wrong result.
+// Uses the installed simdrop: forward with a stored mask, then backward from it, and one call of the dropout
+// family's header; exits non-zero on a wrong result.
 #include <simdrop/simdrop.hpp>
 
 #include <cstdio>
@@ -15,6 +16,14 @@ int main() {
     const bool k = (mask[i / 64] >> (i % 64)) & 1u;
     kept += k;
     if (y[i] != (k ? 1.0f / 0.75f : 0.0f)) return 1;
+  }
+  // Channel dropout: 4 images x 25 channels of 100 elements; each plane is all kept or all dropped.
+  std::vector<float> planes_out(n);
+  std::vector<std::uint64_t> planes(simdrop::mask_words(100));
+  simdrop::channel_dropout_forward(x, planes_out, 4, 25, 100, simdrop::Layout::nchw, 0.5, {7, 0}, planes);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t k = i / 100;
+    if (planes_out[i] != (((planes[k / 64] >> (k % 64)) & 1u) ? 2.0f : 0.0f)) return 1;
   }
   std::printf("simdrop %s (%s): kept %zu of %zu\n", simdrop::version().data(),
               simdrop::isa_name(simdrop::active_isa()).data(), kept, n);
