@@ -132,6 +132,14 @@ class Run:
         return (fitting[-1] if fitting else sizes[0]), sizes[-1]
 
 
+def worst_z(entries):
+    """The largest |keep z|, |mean z| and |var z| of validation counters, and whether all are within 6."""
+    kz = max(abs(e.get("keep_z", 0)) for e in entries)
+    mz = max(abs(e.get("mean_z", 0)) for e in entries)
+    vz = max(abs(e.get("var_z", 0)) for e in entries)
+    return kz, mz, vz, kz <= 6 and mz <= 6 and vz <= 6
+
+
 def copy_key(key):
     """The copy benchmark that key is read against: same op, dtype, size and threads (copy runs at p:30)."""
     op, _, dtype, n, _, threads = key
@@ -536,12 +544,9 @@ class Report:
                 by[(k[4], k[1])].append(entries[0])
         for (p, impl) in sorted(by, key=lambda x: (x[0], IMPL_ORDER.index(x[1]) if x[1] in IMPL_ORDER else 99)):
             es = by[(p, impl)]
-            kz = max(abs(e.get("keep_z", 0)) for e in es)
-            mz = max(abs(e.get("mean_z", 0)) for e in es)
-            vz = max(abs(e.get("var_z", 0)) for e in es)
+            kz, mz, vz, ok = worst_z(es)
             kf = statistics.median(e["keep_fraction"] for e in es)
             vr = statistics.median(e.get("var_ratio", 1) for e in es)
-            ok = kz <= 6 and mz <= 6 and vz <= 6
             self.w(f"| {p}% | {impl} | {len(es)} | {kf:.5f} ({1 - p / 100:.2f}) | {kz:.2f} | {mz:.2f} | {vz:.2f} "
                    f"| {vr:.4f} | {'ok' if ok else '**FAILED**'} |")
         failed = sorted(run.errors.items())
@@ -612,10 +617,7 @@ class Report:
         for (op, impl) in sorted(by, key=lambda x: (FAMILY_OPS.index(x[0]),
                                                     IMPL_ORDER.index(x[1]) if x[1] in IMPL_ORDER else 99)):
             es = by[(op, impl)]
-            kz = max(abs(e.get("keep_z", 0)) for e in es)
-            mz = max(abs(e.get("mean_z", 0)) for e in es)
-            vz = max(abs(e.get("var_z", 0)) for e in es)
-            ok = kz <= 6 and mz <= 6 and vz <= 6
+            kz, mz, vz, ok = worst_z(es)
             self.w(f"| {op} | {impl} | {len(es)} | {kz:.2f} | {mz:.2f} | {vz:.2f} | {'ok' if ok else '**FAILED**'} |")
         self.w()
         self.family_picture(ops)
