@@ -219,26 +219,36 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
   });
 }
 
-// dbias[c] = sum over rows, in row order, of dx[r, c]: each column is summed by one task, so the order
-// (and the result) does not depend on the thread count.
-template <class T>
-void column_sums(std::span<const T> dx, std::span<T> dbias) {
-  const std::size_t cols = dbias.size();
-  if (cols == 0) return;
-  const std::size_t rows = dx.size() / cols;
-  constexpr std::size_t kCols = 256;  // columns per task; its sums stay in L1
-  auto sum = [&](std::size_t c0, std::size_t c1) {
-    double acc[kCols] = {};
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* row = dx.data() + r * cols;
-      for (std::size_t c = c0; c < c1; ++c) acc[c - c0] += static_cast<double>(row[c]);
+// dbias: rows are taken in blocks of kRowsPerPartial; each block's column sums (double, rows in order) are
+// one task's, and dbias[c] adds the blocks' sums in block order, then rounds once. The blocks are fixed,
+// so the result does not depend on the thread count or the grain.
+constexpr std::size_t kRowsPerPartial = 256;
+
+// Column sums of the dx rows of each row block into partial[block * cols ...]; row_dx(r) returns dx's row r
+// (after producing it, where the caller fuses that in).
+template <class T, class RowDx>
+std::vector<double> block_column_sums(std::size_t rows, std::size_t cols, const RowDx& row_dx) {
+  const KernelTable& k = active_kernels();
+  const std::size_t blocks = (rows + kRowsPerPartial - 1) / kRowsPerPartial;
+  std::vector<double> partial(blocks * cols, 0.0);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
+    for (std::size_t b = r.begin(); b != r.end(); ++b) {
+      double* acc = partial.data() + b * cols;
+      for (std::size_t row = b * kRowsPerPartial; row < std::min(rows, (b + 1) * kRowsPerPartial); ++row)
+        accumulate(k, row_dx(row), acc, cols);
     }
-    for (std::size_t c = c0; c < c1; ++c) dbias[c] = static_cast<T>(acc[c - c0]);
-  };
-  const std::size_t tasks = (cols + kCols - 1) / kCols;
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
-    for (std::size_t t = r.begin(); t != r.end(); ++t) sum(t * kCols, std::min(cols, (t + 1) * kCols));
   });
+  return partial;
+}
+
+template <class T>
+void finish_dbias(const std::vector<double>& partial, std::span<T> dbias) {
+  const std::size_t cols = dbias.size(), blocks = cols == 0 ? 0 : partial.size() / cols;
+  for (std::size_t c = 0; c < cols; ++c) {
+    double sum = 0;
+    for (std::size_t b = 0; b < blocks; ++b) sum += partial[b * cols + c];
+    dbias[c] = static_cast<T>(sum);
+  }
 }
 
 template <class T>
@@ -259,11 +269,25 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
   check_no_overlap(mask, std::span<const T>(dbias), "mask", "dbias", false);
   const KernelTable& k = active_kernels();
   const T scale = scale_of<T>(p);
+  const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
+  if (cols % 64 == 0) {
+    // Rows start on mask words: each row of dx is made and summed while it is in L1 (one pass).
+    finish_dbias(block_column_sums<T>(rows, cols,
+                                      [&](std::size_t r) {
+                                        const std::size_t i = r * cols;
+                                        apply(k, dy.data() + i, dx.data() + i, mask.data() + i / 64, cols, scale,
+                                              /*stream=*/false);
+                                        return static_cast<const T*>(dx.data() + i);
+                                      }),
+                 dbias);
+    return;
+  }
   const bool stream = use_streaming(dx.size_bytes());
   for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
     apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
   });
-  column_sums(std::span<const T>(dx), dbias);
+  finish_dbias(block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
+               dbias);
 }
 
 template <class T>
@@ -276,7 +300,9 @@ void bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, d
   fused_steps(dy.size(), p, s, {}, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
     apply(k, dy.data() + i, dx.data() + i, bits, m, scale, stream);
   });
-  column_sums(std::span<const T>(dx), dbias);
+  const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
+  finish_dbias(block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
+               dbias);
 }
 
 }  // namespace

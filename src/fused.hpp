@@ -48,6 +48,13 @@ void bias_add(const KernelTable& k, const T* x, const T* bias, std::size_t cols,
     k.bias_add_f64(x, bias, cols, col0, residual, y, mask, n, scale, stream);
 }
 template <class T>
+void accumulate(const KernelTable& k, const T* row, double* acc, std::size_t n) {
+  if constexpr (sizeof(T) == 4)
+    k.accumulate_f32(row, acc, n);
+  else
+    k.accumulate_f64(row, acc, n);
+}
+template <class T>
 void gaussian(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
               float sigma, Generator gen) {
   if constexpr (sizeof(T) == 4)

@@ -5,6 +5,7 @@
 
 #include <simdrop/simdrop.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "reference/family_reference.hpp"
@@ -85,12 +86,19 @@ std::vector<T> expected_bias_dropout_add(std::span<const T> x, std::span<const T
   return y;
 }
 
-// dbias[c] = sum of dx[r, c] over r in order, in double, rounded once.
+// dbias[c]: per block of 256 rows the sum of dx[r, c] in row order, in double; the blocks' sums added in
+// block order; rounded once.
 template <class T>
 std::vector<T> expected_column_sums(std::span<const T> dx, std::size_t cols) {
-  std::vector<double> acc(cols, 0.0);
-  for (std::size_t i = 0; i < dx.size(); ++i) acc[i % cols] += static_cast<double>(dx[i]);
-  return std::vector<T>(acc.begin(), acc.end());
+  const std::size_t rows = dx.size() / cols;
+  std::vector<double> total(cols, 0.0);
+  for (std::size_t r0 = 0; r0 < rows; r0 += 256) {
+    std::vector<double> block(cols, 0.0);
+    for (std::size_t r = r0; r < std::min(rows, r0 + 256); ++r)
+      for (std::size_t c = 0; c < cols; ++c) block[c] += static_cast<double>(dx[r * cols + c]);
+    for (std::size_t c = 0; c < cols; ++c) total[c] += block[c];
+  }
+  return std::vector<T>(total.begin(), total.end());
 }
 
 }  // namespace simdrop::test

@@ -259,7 +259,10 @@ TEST_CASE("bias-dropout-residual: residual + (kept ? (x + bias) * scale : 0), wi
   struct Shape {
     std::size_t rows, cols;
   };
-  const Shape shapes[] = {{1, 1}, {3, 5}, {64, 1}, {7, 16}, {5, 17}, {9, 100}, {3, 1031}, {80, 768}, {2, 40000}};
+  // Rows below and above a batch, a multiple of 64 columns (dbias fused with dx) or not, more than one
+  // 256-row block of dbias partial sums.
+  const Shape shapes[] = {{1, 1},    {3, 5},    {64, 1},    {7, 16},  {5, 17},
+                          {9, 100},  {3, 1031}, {80, 768},  {2, 40000}, {600, 64}, {530, 7}};
   for (const Shape& sh : shapes)
     for (double p : {0.0, 0.1, 0.5, 1.0})
       for (const Stream& s : kStreams) {
@@ -299,12 +302,15 @@ TEST_CASE("bias-dropout-residual: residual + (kept ? (x + bias) * scale : 0), wi
             REQUIRE(same_bits<float>(dx, expected_dx));
             REQUIRE(same_bits<float>(dbias, expected_dbias));
           }
-        if (n > 5000) continue;
-        // fp64 on the default path.
+        if (n > 40000) continue;
+        // fp64 on the default path, where dbias's blocked summation order shows in the last bits.
         const auto xd = values<double>(n, 16), rd = values<double>(n, 17), bd = values<double>(sh.cols, 18);
-        std::vector<double> yd(n);
+        std::vector<double> yd(n), dxd(n), dbiasd(sh.cols);
         bias_dropout_add_forward(std::span<const double>(xd), std::span<const double>(bd), std::span<const double>(rd),
                                  std::span<double>(yd), p, s);
         REQUIRE(same_bits<double>(yd, expected_bias_dropout_add<double>(xd, bd, rd, p, s)));
+        bias_dropout_add_backward(std::span<const double>(rd), std::span<const std::uint64_t>(keep),
+                                  std::span<double>(dxd), std::span<double>(dbiasd), p);
+        REQUIRE(same_bits<double>(dbiasd, expected_column_sums<double>(dxd, sh.cols)));
       }
 }

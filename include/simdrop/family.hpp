@@ -107,8 +107,9 @@ void bias_dropout_add_forward(std::span<const double> x, std::span<const double>
                               std::span<const double> residual, std::span<double> y, double p, Stream s,
                               std::span<std::uint64_t> mask = {});
 // With dy the gradient of y: the residual's gradient is dy itself; dx = kept ? dy * scale : +0.0; and
-// dbias[c] = sum over rows r (in order 0, 1, ...) of dx[r, c], accumulated in double and rounded once,
-// so it is the same for any thread count. dbias.size() gives cols.
+// dbias[c] = the sum over rows of dx[r, c] in double, rounded once: rows in blocks of 256, each block
+// summed in row order, the blocks' sums added in block order, so it is the same for any thread count
+// and grain. dbias.size() gives cols.
 void bias_dropout_add_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
                                std::span<float> dbias, double p);
 void bias_dropout_add_backward(std::span<const double> dy, std::span<const std::uint64_t> mask,

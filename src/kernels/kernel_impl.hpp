@@ -332,6 +332,15 @@ void bias_add_f64(const double* x, const double* bias, std::size_t cols, std::si
   bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
 }
 
+// acc[i] += double(row[i]): vectorised by the compiler with this file's ISA; each element's add is separate,
+// so every path gives the reference's bits.
+void accumulate_f32(const float* row, double* acc, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(row[i]);
+}
+void accumulate_f64(const double* row, double* acc, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) acc[i] += row[i];
+}
+
 // normal.hpp's operations over batches of floats (twice the lanes of U64).
 struct BatchOps {
   using F = xsimd::batch<float, Arch>;

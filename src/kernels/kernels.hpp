@@ -33,6 +33,9 @@ struct KernelTable {
   void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
                        const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale,
                        bool stream);
+  // Column sums: acc[i] += double(row[i]) (each element's add on its own: the same on every path).
+  void (*accumulate_f32)(const float* row, double* acc, std::size_t n);
+  void (*accumulate_f64)(const double* row, double* acc, std::size_t n);
   // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)), the factor in float.
   void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
                        float sigma, Generator gen);

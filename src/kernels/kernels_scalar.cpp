@@ -33,6 +33,7 @@ const KernelTable& scalar_kernels() noexcept {
   static constexpr KernelTable table{Isa::scalar,       scalar_mask,        scalar_apply_f32,   scalar_apply_f64,
                                      scalar_affine<float>, scalar_affine<double>, scalar_bias_add<float>,
                                      scalar_bias_add<double>,
+                                     reference_accumulate, reference_accumulate,
                                      reference_gaussian, reference_gaussian};
   return table;
 }

@@ -80,4 +80,11 @@ void reference_bias_add(const double* x, const double* bias, std::size_t cols, s
   bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
 }
 
+void reference_accumulate(const float* row, double* acc, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(row[i]);
+}
+void reference_accumulate(const double* row, double* acc, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) acc[i] += row[i];
+}
+
 }  // namespace simdrop::detail

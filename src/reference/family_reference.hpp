@@ -37,4 +37,8 @@ void reference_bias_add(const double* x, const double* bias, std::size_t cols, s
                         const double* residual, double* y, const std::uint64_t* mask, std::size_t n,
                         double scale) noexcept;
 
+// acc[i] += double(row[i]).
+void reference_accumulate(const float* row, double* acc, std::size_t n) noexcept;
+void reference_accumulate(const double* row, double* acc, std::size_t n) noexcept;
+
 }  // namespace simdrop::detail
