@@ -1,9 +1,8 @@
 // The public entry points: argument checks (all before any write), then the fused kernels of the
 // active ISA path over oneTBB blocks.
-#include <simdrop/dropout.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <simdrop/dropout.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "dispatch.hpp"
 #include "fused.hpp"
 #include "parallel.hpp"
+#include "reference/reference.hpp"
 
 namespace simdrop {
 
@@ -19,11 +19,33 @@ namespace {
 
 // Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
 template <class T>
-void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
-                 std::uint64_t* mask_out, bool stream) {
+void stepwise_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
+                    std::uint64_t* mask_out, bool stream) {
   for_each_fused_step(k, n, s, t, mask_out, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
     apply(k, x + i, y + i, bits, m, scale, stream);
   });
+}
+
+// Forward over one block: the pipelined kernel (mask generation of one batch of groups interleaved with
+// the apply of the previous one) over the whole batches from the first group boundary, the step-wise form
+// for the elements before and after. With a mask out, the head must be whole words (the pipelined part
+// writes whole mask words), else the block is done step-wise.
+template <class T>
+void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
+                 std::uint64_t* mask_out, bool stream) {
+  const std::size_t head = std::min<std::size_t>(n, (kGroupLanes - s.offset % kGroupLanes) % kGroupLanes);
+  if (mask_out != nullptr && head % 64 != 0) return stepwise_block(k, x, y, n, s, t, scale, mask_out, stream);
+  stepwise_block(k, x, y, head, s, t, scale, mask_out, stream);
+  x += head, y += head, n -= head, s.offset += head;
+  if (mask_out != nullptr) mask_out += head / 64;
+  std::size_t done;
+  if constexpr (sizeof(T) == 4)
+    done = k.forward_f32(x, y, n, s.seed, s.offset, t, scale, s.generator, mask_out, stream);
+  else
+    done = k.forward_f64(x, y, n, s.seed, s.offset, t, scale, s.generator, mask_out, stream);
+  s.offset += done;
+  stepwise_block(k, x + done, y + done, n - done, s, t, scale, mask_out != nullptr ? mask_out + done / 64 : nullptr,
+                 stream);
 }
 
 template <class T>
@@ -68,9 +90,8 @@ void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::s
 
 void generate_mask(std::uint64_t* mask, std::size_t n, std::uint64_t t, Stream s) {
   const KernelTable& k = active_kernels();
-  for_each_block(n, [&](std::size_t b, std::size_t e) {
-    k.mask(mask + b / 64, e - b, s.seed, s.offset + b, t, s.generator);
-  });
+  for_each_block(
+      n, [&](std::size_t b, std::size_t e) { k.mask(mask + b / 64, e - b, s.seed, s.offset + b, t, s.generator); });
 }
 
 }  // namespace detail
@@ -89,8 +110,7 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
   detail::generate_mask(mask.data(), n, drop_threshold(p), s);
 }
 
-void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s,
-                     std::span<std::uint64_t> mask) {
+void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s, std::span<std::uint64_t> mask) {
   detail::forward(x, y, p, s, mask, "x", "y");
 }
 void dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s,
@@ -98,12 +118,10 @@ void dropout_forward(std::span<const double> x, std::span<double> y, double p, S
   detail::forward(x, y, p, s, mask, "x", "y");
 }
 
-void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
-                      double p) {
+void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx, double p) {
   detail::backward(dy, mask, dx, p);
 }
-void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
-                      double p) {
+void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx, double p) {
   detail::backward(dy, mask, dx, p);
 }
 

@@ -1,12 +1,11 @@
 // The dropout family's entry points (simdrop/family.hpp): argument checks (all before any write), then
 // the active path's kernels over oneTBB blocks, reusing the core's pieces: make_mask's generator, the
 // fused step loop and the SIMD apply.
-#include <simdrop/family.hpp>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
+#include <simdrop/family.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,8 +98,8 @@ void planes_backward(std::span<const T> dy, std::span<const std::uint64_t> mask,
 }
 
 template <class T>
-void channel_call(std::span<const T> in, std::span<T> out, std::size_t batch, std::size_t channels,
-                  std::size_t spatial, Layout layout, double p, Names names) {
+void channel_call(std::span<const T> in, std::span<T> out, std::size_t batch, std::size_t channels, std::size_t spatial,
+                  Layout layout, double p, Names names) {
   check_planes_call(in, out, p, names, {batch, channels, spatial}, "batch * channels * spatial");
   check_layout(layout);
 }
@@ -117,8 +116,7 @@ PlaneShape shared_shape(std::size_t steps, std::size_t row) { return {1, row, st
 
 // The checks of an element-wise call with an optional mask out.
 template <class T>
-void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::span<std::uint64_t> mask,
-                       Names names) {
+void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::span<std::uint64_t> mask, Names names) {
   check_same_size(in.size(), out.size(), names.in, names.out);
   check_no_overlap(in, out, names.in, names.out, /*allow_same=*/true);
   if (!mask.empty()) check_mask_out<T>(mask, in.size(), in, out, names);
@@ -286,8 +284,9 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
   for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
     apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
   });
-  finish_dbias(block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
-               dbias);
+  finish_dbias(
+      block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
+      dbias);
 }
 
 template <class T>
@@ -301,8 +300,9 @@ void bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, d
     apply(k, dy.data() + i, dx.data() + i, bits, m, scale, stream);
   });
   const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
-  finish_dbias(block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
-               dbias);
+  finish_dbias(
+      block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
+      dbias);
 }
 
 }  // namespace
@@ -312,44 +312,44 @@ using detail::kBackward;
 using detail::kForward;
 
 // ---- Channel ----
-#define SIMDROP_CHANNEL(T)                                                                                         \
-  void channel_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t batch, std::size_t channels,     \
-                               std::size_t spatial, Layout layout, double p, Stream s,                            \
-                               std::span<std::uint64_t> mask) {                                                   \
-    detail::channel_call(x, y, batch, channels, spatial, layout, p, kForward);                                    \
-    detail::planes_forward(x, y, {batch, channels, spatial, layout}, p, s, mask, kForward);                       \
-  }                                                                                                               \
-  void channel_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,      \
-                                std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout,      \
-                                double p) {                                                                       \
-    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                 \
-    detail::planes_backward(dy, mask, dx, {batch, channels, spatial, layout}, p);                                 \
-  }                                                                                                               \
-  void channel_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t batch, std::size_t channels,  \
-                                std::size_t spatial, Layout layout, double p, Stream s) {                         \
-    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                 \
-    detail::planes_forward(dy, dx, {batch, channels, spatial, layout}, p, s, {}, kBackward);                      \
+#define SIMDROP_CHANNEL(T)                                                                                       \
+  void channel_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t batch, std::size_t channels,    \
+                               std::size_t spatial, Layout layout, double p, Stream s,                           \
+                               std::span<std::uint64_t> mask) {                                                  \
+    detail::channel_call(x, y, batch, channels, spatial, layout, p, kForward);                                   \
+    detail::planes_forward(x, y, {batch, channels, spatial, layout}, p, s, mask, kForward);                      \
+  }                                                                                                              \
+  void channel_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,     \
+                                std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout,     \
+                                double p) {                                                                      \
+    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                \
+    detail::planes_backward(dy, mask, dx, {batch, channels, spatial, layout}, p);                                \
+  }                                                                                                              \
+  void channel_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t batch, std::size_t channels, \
+                                std::size_t spatial, Layout layout, double p, Stream s) {                        \
+    detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                \
+    detail::planes_forward(dy, dx, {batch, channels, spatial, layout}, p, s, {}, kBackward);                     \
   }
 SIMDROP_CHANNEL(float)
 SIMDROP_CHANNEL(double)
 #undef SIMDROP_CHANNEL
 
 // ---- Time-shared ----
-#define SIMDROP_SHARED(T)                                                                                          \
-  void shared_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t steps, std::size_t row, double p, \
-                              Stream s, std::span<std::uint64_t> mask) {                                          \
-    detail::shared_call(x, y, steps, row, p, kForward);                                                           \
-    detail::planes_forward(x, y, detail::shared_shape(steps, row), p, s, mask, kForward);                         \
-  }                                                                                                               \
-  void shared_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,       \
-                               std::size_t steps, std::size_t row, double p) {                                    \
-    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                        \
-    detail::planes_backward(dy, mask, dx, detail::shared_shape(steps, row), p);                                   \
-  }                                                                                                               \
-  void shared_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t steps, std::size_t row,        \
-                               double p, Stream s) {                                                              \
-    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                        \
-    detail::planes_forward(dy, dx, detail::shared_shape(steps, row), p, s, {}, kBackward);                        \
+#define SIMDROP_SHARED(T)                                                                                            \
+  void shared_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t steps, std::size_t row, double p,    \
+                              Stream s, std::span<std::uint64_t> mask) {                                             \
+    detail::shared_call(x, y, steps, row, p, kForward);                                                              \
+    detail::planes_forward(x, y, detail::shared_shape(steps, row), p, s, mask, kForward);                            \
+  }                                                                                                                  \
+  void shared_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,          \
+                               std::size_t steps, std::size_t row, double p) {                                       \
+    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                           \
+    detail::planes_backward(dy, mask, dx, detail::shared_shape(steps, row), p);                                      \
+  }                                                                                                                  \
+  void shared_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t steps, std::size_t row, double p, \
+                               Stream s) {                                                                           \
+    detail::shared_call(dy, dx, steps, row, p, kBackward);                                                           \
+    detail::planes_forward(dy, dx, detail::shared_shape(steps, row), p, s, {}, kBackward);                           \
   }
 SIMDROP_SHARED(float)
 SIMDROP_SHARED(double)
@@ -363,29 +363,28 @@ AlphaCoefficients alpha_dropout_coefficients(double p) {
   return {a, b, a * kAlphaPrime + b};
 }
 
-#define SIMDROP_ALPHA(T)                                                                                           \
-  void alpha_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s,                            \
-                             std::span<std::uint64_t> mask) {                                                     \
-    detail::alpha_forward(x, y, p, s, mask);                                                                      \
-  }                                                                                                               \
-  void alpha_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,        \
-                              double p) {                                                                         \
-    detail::alpha_backward(dy, mask, dx, p);                                                                      \
-  }                                                                                                               \
-  void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                       \
-    detail::alpha_backward(dy, dx, p, s);                                                                         \
+#define SIMDROP_ALPHA(T)                                                                                               \
+  void alpha_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s,                                 \
+                             std::span<std::uint64_t> mask) {                                                          \
+    detail::alpha_forward(x, y, p, s, mask);                                                                           \
+  }                                                                                                                    \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx, double p) { \
+    detail::alpha_backward(dy, mask, dx, p);                                                                           \
+  }                                                                                                                    \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                            \
+    detail::alpha_backward(dy, dx, p, s);                                                                              \
   }
 SIMDROP_ALPHA(float)
 SIMDROP_ALPHA(double)
 #undef SIMDROP_ALPHA
 
 // ---- Gaussian ----
-#define SIMDROP_GAUSSIAN(T)                                                                                        \
-  void gaussian_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s) {                       \
-    detail::gaussian_call(x, y, p, s, kForward);                                                                  \
-  }                                                                                                               \
-  void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                    \
-    detail::gaussian_call(dy, dx, p, s, kBackward);                                                               \
+#define SIMDROP_GAUSSIAN(T)                                                                    \
+  void gaussian_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s) {    \
+    detail::gaussian_call(x, y, p, s, kForward);                                               \
+  }                                                                                            \
+  void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) { \
+    detail::gaussian_call(dy, dx, p, s, kBackward);                                            \
   }
 SIMDROP_GAUSSIAN(float)
 SIMDROP_GAUSSIAN(double)
@@ -393,16 +392,16 @@ SIMDROP_GAUSSIAN(double)
 
 // ---- Bias-dropout-residual ----
 #define SIMDROP_BIAS_DROPOUT_ADD(T)                                                                                \
-  void bias_dropout_add_forward(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,       \
-                                std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {              \
-    detail::bias_dropout_add(x, bias, residual, y, p, s, mask);                                                   \
-  }                                                                                                               \
-  void bias_dropout_add_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,     \
-                                 std::span<T> dbias, double p) {                                                  \
-    detail::bias_backward(dy, mask, dx, dbias, p);                                                                \
-  }                                                                                                               \
+  void bias_dropout_add_forward(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,        \
+                                std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {               \
+    detail::bias_dropout_add(x, bias, residual, y, p, s, mask);                                                    \
+  }                                                                                                                \
+  void bias_dropout_add_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,      \
+                                 std::span<T> dbias, double p) {                                                   \
+    detail::bias_backward(dy, mask, dx, dbias, p);                                                                 \
+  }                                                                                                                \
   void bias_dropout_add_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s) { \
-    detail::bias_backward(dy, dx, dbias, p, s);                                                                   \
+    detail::bias_backward(dy, dx, dbias, p, s);                                                                    \
   }
 SIMDROP_BIAS_DROPOUT_ADD(float)
 SIMDROP_BIAS_DROPOUT_ADD(double)

@@ -14,9 +14,10 @@ namespace {
 
 const std::size_t kSizes[] = {0, 1, 7, 63, 64, 65, 255, 256, 257, 1000, 4099, std::size_t{1} << 20};
 const double kProbabilities[] = {0, 0.01, 0.3, 0.5, 0.9, 1};
-// Offsets: aligned, inside a 128-lane group, near a group boundary, where the group's low counter
+// Offsets: aligned, inside a 128-lane group, near a group boundary, a whole word before one (the
+// pipelined forward then starts after a one-word head, mask out included), where the group's low counter
 // word wraps (group 2^32 starts at 2^39), and near the end of the stream.
-const std::uint64_t kOffsets[] = {0, 5, 127, 1000003, (std::uint64_t{1} << 39) - 77};
+const std::uint64_t kOffsets[] = {0, 5, 127, 192, 1000003, (std::uint64_t{1} << 39) - 77};
 
 std::vector<std::uint64_t> reference_mask_of(std::size_t n, double p, Stream s) {
   std::vector<std::uint64_t> m(mask_words(n));

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-
 #include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
 
@@ -19,28 +18,34 @@ struct KernelTable {
   // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap. stream: write y with
   // streaming (non-temporal) stores where y is aligned (for outputs larger than the caches).
   void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
-  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
-                    bool stream);
+  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream);
+  // The forward pass y = keep ? x * scale : +0.0 of global elements [start, start + n), mask generation of one
+  // batch of groups interleaved with the apply of the previous one, over the whole batches from the start
+  // (which must be on a 128-lane group boundary); keep bits also to mask_out when given. Returns how many
+  // elements it did: 0 where it does not apply (ARS-5, t = 0 or 2^32, a misaligned start, the scalar path).
+  std::size_t (*forward_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                             std::uint64_t t, float scale, Generator gen, std::uint64_t* mask_out, bool stream);
+  std::size_t (*forward_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                             std::uint64_t t, double scale, Generator gen, std::uint64_t* mask_out, bool stream);
   // The dropout family (definitions in reference/family_reference.hpp; stream as for apply). Alpha
   // dropout: y[i] = bit i of mask ? a * x[i] + b : c.
   void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,
                      bool stream);
-  void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
-                     double c, bool stream);
+  void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b, double c,
+                     bool stream);
   // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0).
   void (*bias_add_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
                        float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
-  void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                       const double* residual, double* y, const std::uint64_t* mask, std::size_t n, double scale,
-                       bool stream);
+  void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
+                       double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream);
   // Column sums: acc[i] += double(row[i]) (each element's add on its own: the same on every path).
   void (*accumulate_f32)(const float* row, double* acc, std::size_t n);
   void (*accumulate_f64)(const double* row, double* acc, std::size_t n);
   // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)), the factor in float.
-  void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                       float sigma, Generator gen);
-  void (*gaussian_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                       float sigma, Generator gen);
+  void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
+                       Generator gen);
+  void (*gaussian_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
+                       Generator gen);
 };
 
 const KernelTable& scalar_kernels() noexcept;

@@ -19,7 +19,13 @@ void scalar_apply_f64(const double* x, double* y, const std::uint64_t* mask, std
   reference_apply(x, y, mask, n, scale);
 }
 template <class T>
-void scalar_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool /*stream*/) noexcept {
+std::size_t scalar_forward(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, std::uint64_t, T, Generator,
+                           std::uint64_t*, bool) noexcept {
+  return 0;  // the scalar path has no pipelined form
+}
+template <class T>
+void scalar_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
+                   bool /*stream*/) noexcept {
   reference_affine(x, y, mask, n, a, b, c);
 }
 template <class T>
@@ -30,11 +36,20 @@ void scalar_bias_add(const T* x, const T* bias, std::size_t cols, std::size_t co
 }  // namespace
 
 const KernelTable& scalar_kernels() noexcept {
-  static constexpr KernelTable table{Isa::scalar,       scalar_mask,        scalar_apply_f32,   scalar_apply_f64,
-                                     scalar_affine<float>, scalar_affine<double>, scalar_bias_add<float>,
+  static constexpr KernelTable table{Isa::scalar,
+                                     scalar_mask,
+                                     scalar_apply_f32,
+                                     scalar_apply_f64,
+                                     scalar_forward<float>,
+                                     scalar_forward<double>,
+                                     scalar_affine<float>,
+                                     scalar_affine<double>,
+                                     scalar_bias_add<float>,
                                      scalar_bias_add<double>,
-                                     reference_accumulate, reference_accumulate,
-                                     reference_gaussian, reference_gaussian};
+                                     reference_accumulate,
+                                     reference_accumulate,
+                                     reference_gaussian,
+                                     reference_gaussian};
   return table;
 }
 
