@@ -10,43 +10,11 @@
 #include "dispatch.hpp"
 #include "fused.hpp"
 #include "parallel.hpp"
-#include "reference/reference.hpp"
 
 namespace simdrop {
 
 namespace detail {
 namespace {
-
-// Forward over one block: mask bits of kFusedElements at a time, then applied while hot.
-template <class T>
-void stepwise_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
-                    std::uint64_t* mask_out, bool stream) {
-  for_each_fused_step(k, n, s, t, mask_out, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    apply(k, x + i, y + i, bits, m, scale, stream);
-  });
-}
-
-// Forward over one block: the pipelined kernel (mask generation of one batch of groups interleaved with
-// the apply of the previous one) over the whole batches from the first group boundary, the step-wise form
-// for the elements before and after. With a mask out, the head must be whole words (the pipelined part
-// writes whole mask words), else the block is done step-wise.
-template <class T>
-void fused_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
-                 std::uint64_t* mask_out, bool stream) {
-  const std::size_t head = std::min<std::size_t>(n, (kGroupLanes - s.offset % kGroupLanes) % kGroupLanes);
-  if (mask_out != nullptr && head % 64 != 0) return stepwise_block(k, x, y, n, s, t, scale, mask_out, stream);
-  stepwise_block(k, x, y, head, s, t, scale, mask_out, stream);
-  x += head, y += head, n -= head, s.offset += head;
-  if (mask_out != nullptr) mask_out += head / 64;
-  std::size_t done;
-  if constexpr (sizeof(T) == 4)
-    done = k.forward_f32(x, y, n, s.seed, s.offset, t, scale, s.generator, mask_out, stream);
-  else
-    done = k.forward_f64(x, y, n, s.seed, s.offset, t, scale, s.generator, mask_out, stream);
-  s.offset += done;
-  stepwise_block(k, x + done, y + done, n - done, s, t, scale, mask_out != nullptr ? mask_out + done / 64 : nullptr,
-                 stream);
-}
 
 template <class T>
 void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask,
@@ -66,8 +34,8 @@ void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span
   std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
   const bool stream = use_streaming(y.size_bytes());
   for_each_block(x.size(), [&](std::size_t b, std::size_t e) {
-    fused_block(k, x.data() + b, y.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale,
-                mask_out != nullptr ? mask_out + b / 64 : nullptr, stream);
+    dropout_block(k, x.data() + b, y.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale,
+                  mask_out != nullptr ? mask_out + b / 64 : nullptr, stream);
   });
 }
 

@@ -123,17 +123,34 @@ void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::s
   check_stream(s, in.size());
 }
 
-// Runs step(begin, m, bits) over every fused step of n elements of stream s (bits: the step's keep
-// bits, also written to mask when it is given).
-template <class Step>
-void fused_steps(std::size_t n, double p, Stream s, std::span<std::uint64_t> mask, const Step& step) {
+// Runs a fused pass over n elements of stream s, block by block (run_fused_block): step(i, m, bits) for
+// the step-wise parts, pipelined(i, count, offset, mask_out) for the pipelined kernel (i: call index;
+// bits and mask_out: keep bits, also written to mask when it is given).
+template <class Step, class Pipelined>
+void fused_blocks(std::size_t n, double p, Stream s, std::span<std::uint64_t> mask, const Step& step,
+                  const Pipelined& pipelined) {
   const KernelTable& k = active_kernels();
   const std::uint64_t t = drop_threshold(p);
   std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
   for_each_block(n, [&](std::size_t b, std::size_t e) {
-    for_each_fused_step(k, e - b, Stream{s.seed, s.offset + b, s.generator}, t,
-                        mask_out != nullptr ? mask_out + b / 64 : nullptr,
-                        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(b + i, m, bits); });
+    run_fused_block(
+        k, e - b, Stream{s.seed, s.offset + b, s.generator}, t, mask_out != nullptr ? mask_out + b / 64 : nullptr,
+        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(b + i, m, bits); },
+        [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
+          return pipelined(b + i, count, offset, t, out);
+        });
+  });
+}
+
+// out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
+template <class T>
+void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, T scale) {
+  const KernelTable& k = active_kernels();
+  const std::uint64_t t = drop_threshold(p);
+  const bool stream = use_streaming(out.size_bytes());
+  for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+    dropout_block(k, in.data() + b, out.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale, nullptr,
+                  stream);
   });
 }
 
@@ -144,9 +161,15 @@ void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std
   const KernelTable& k = active_kernels();
   const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
   const bool stream = use_streaming(y.size_bytes());
-  fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped, stream);
-  });
+  fused_blocks(
+      x.size(), p, s, mask,
+      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+        affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped, stream);
+      },
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t t, std::uint64_t* out) {
+        return affine_pipelined(k, x.data() + i, y.data() + i, count, s.seed, offset, t, s.generator, out, stream, a, b,
+                                dropped);
+      });
 }
 
 // dx = kept ? a * dy : +0.0, from a stored mask or regenerated.
@@ -166,11 +189,7 @@ template <class T>
 void alpha_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(dy, dx, s, {}, kBackward);
-  const KernelTable& k = active_kernels();
-  const bool stream = use_streaming(dx.size_bytes());
-  fused_steps(dy.size(), p, s, {}, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    apply(k, dy.data() + i, dx.data() + i, bits, m, static_cast<T>(c.a), stream);
-  });
+  regenerated_dropout(dy, dx, p, s, static_cast<T>(c.a));
 }
 
 template <class T>
@@ -212,9 +231,16 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
   const T scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
   const bool stream = use_streaming(y.size_bytes());
-  fused_steps(x.size(), p, s, mask, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale, stream);
-  });
+  fused_blocks(
+      x.size(), p, s, mask,
+      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+        bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale,
+                 stream);
+      },
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t t, std::uint64_t* out) {
+        return bias_add_pipelined(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i,
+                                  count, s.seed, offset, t, s.generator, out, stream, scale);
+      });
 }
 
 // dbias: rows are taken in blocks of kRowsPerPartial; each block's column sums (double, rows in order) are
@@ -293,12 +319,7 @@ template <class T>
 void bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s) {
   check_bias_backward(dy, dx, dbias, p);
   check_stream(s, dy.size());
-  const KernelTable& k = active_kernels();
-  const T scale = scale_of<T>(p);
-  const bool stream = use_streaming(dx.size_bytes());
-  fused_steps(dy.size(), p, s, {}, [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    apply(k, dy.data() + i, dx.data() + i, bits, m, scale, stream);
-  });
+  regenerated_dropout(dy, dx, p, s, scale_of<T>(p));
   const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
   finish_dbias(
       block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),

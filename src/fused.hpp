@@ -2,9 +2,9 @@
 // bits in L1, the scale, the choice of streaming stores, and typed access to the kernel table.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-
 #include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
 
@@ -76,6 +76,68 @@ void for_each_fused_step(const KernelTable& k, std::size_t n, Stream s, std::uin
     k.mask(bits, m, s.seed, s.offset + i, t, s.generator);
     step(i, m, static_cast<const std::uint64_t*>(bits));
   }
+}
+
+// One block of a fused pass over n elements of stream s: step-wise (for_each_fused_step, then
+// step(i, m, bits)) up to the first 128-lane group boundary, then pipelined(i, count, offset, mask_out)
+// (a pipelined kernel over whole batches from element i at stream position offset, returning how many
+// elements it did), then step-wise again for the rest. With a mask out, a head that is not whole words
+// makes the whole block step-wise (the pipelined kernels write whole mask words).
+template <class Step, class Pipelined>
+void run_fused_block(const KernelTable& k, std::size_t n, Stream s, std::uint64_t t, std::uint64_t* mask_out,
+                     const Step& step, const Pipelined& pipelined) {
+  auto stepwise = [&](std::size_t begin, std::size_t count) {
+    for_each_fused_step(k, count, Stream{s.seed, s.offset + begin, s.generator}, t,
+                        mask_out != nullptr ? mask_out + begin / 64 : nullptr,
+                        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(begin + i, m, bits); });
+  };
+  const std::size_t head = std::min<std::size_t>(n, (128 - s.offset % 128) % 128);
+  if (mask_out != nullptr && head % 64 != 0) return stepwise(0, n);
+  stepwise(0, head);
+  const std::size_t done =
+      pipelined(head, n - head, s.offset + head, mask_out != nullptr ? mask_out + head / 64 : nullptr);
+  stepwise(head + done, n - head - done);
+}
+
+// The pipelined kernels by element type.
+template <class T>
+std::size_t forward_pipelined(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed,
+                              std::uint64_t start, std::uint64_t t, T scale, Generator gen, std::uint64_t* mask_out,
+                              bool stream) {
+  if constexpr (sizeof(T) == 4)
+    return k.forward_f32(x, y, n, seed, start, t, scale, gen, mask_out, stream);
+  else
+    return k.forward_f64(x, y, n, seed, start, t, scale, gen, mask_out, stream);
+}
+template <class T>
+std::size_t affine_pipelined(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed,
+                             std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream,
+                             T a, T b, T c) {
+  if constexpr (sizeof(T) == 4)
+    return k.affine_pipelined_f32(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
+  else
+    return k.affine_pipelined_f64(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
+}
+template <class T>
+std::size_t bias_add_pipelined(const KernelTable& k, const T* x, const T* bias, std::size_t cols, std::size_t col0,
+                               const T* residual, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                               std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, T scale) {
+  if constexpr (sizeof(T) == 4)
+    return k.bias_add_pipelined_f32(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
+  else
+    return k.bias_add_pipelined_f64(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
+}
+
+// The fused dropout pass y = keep ? x * scale : +0.0 over one block (x, y, mask_out at the block's start).
+template <class T>
+void dropout_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
+                   std::uint64_t* mask_out, bool stream) {
+  run_fused_block(
+      k, n, s, t, mask_out,
+      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { apply(k, x + i, y + i, bits, m, scale, stream); },
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
+        return forward_pipelined(k, x + i, y + i, count, s.seed, offset, t, scale, s.generator, out, stream);
+      });
 }
 
 // make_mask without its checks (parallel over blocks).

@@ -212,61 +212,70 @@ void apply_loop(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T sc
   reference_apply(x + 64 * full_words, y + 64 * full_words, mask + full_words, n - 64 * full_words, scale);
 }
 
-// The forward pass over whole batches of kW groups starting at group g0 (Philox), software-pipelined: while
-// the keep bits of batch j + 1 are generated, batch j is applied two mask words (128 elements) per plane
-// step, so that its loads and stores run during generation instead of after it. Without this, a forward
-// pass at DRAM sizes cost the generator's time plus the memory's (measured: 2.3 -> 3.0-3.3 G el/s at
-// 64 MiB on one Zen 4 core; one or four words per step were no better than two).
-template <int Rounds, class T, bool Stream>
-void forward_batches(const T* x, T* y, std::size_t batches, std::uint64_t g0, PhiloxKey key, std::uint32_t t, T scale,
-                     std::uint64_t* mask_out) noexcept {
-  constexpr std::size_t kWords = 2 * kW, kElements = 64 * kWords, kSlice = 2;
+// Software pipelining over whole batches of kW groups from group g0 (Philox): while the keep bits of batch
+// j + 1 are generated, batch j is processed two mask words (128 elements) per plane step, by
+// slice(first word of the call, its mask bits, words), so that its loads and stores run during generation
+// instead of after it. Without this a pass at DRAM sizes cost the generator's time plus the memory's
+// (forward, 64 MiB, one Zen 4 core: 2.3 -> 3.0-3.3 G el/s; one or four words per step were no better).
+template <int Rounds, bool Stream, class Slice>
+void pipelined_batches(std::size_t batches, std::uint64_t g0, PhiloxKey key, std::uint32_t t, std::uint64_t* mask_out,
+                       const Slice& slice) noexcept {
+  constexpr std::size_t kWords = 2 * kW, kSlice = 2;
   static_assert(kWords % kSlice == 0);
   alignas(64) std::uint64_t bits[2][kWords];
   keep_groups<Rounds>(bits[0], g0, key, t);
   for (std::size_t j = 0; j < batches; ++j) {
     const std::uint64_t* cur = bits[j & 1];
-    const T* xj = x + j * kElements;
-    T* yj = y + j * kElements;
     std::size_t done = 0;
     auto hook = [&] {
       if (done < kWords) {
-        apply_words<T, Stream>(xj + 64 * done, yj + 64 * done, cur + done, kSlice, scale);
+        slice(j * kWords + done, cur + done, kSlice);
         done += kSlice;
       }
     };
     if (j + 1 < batches) keep_groups<Rounds>(bits[(j + 1) & 1], g0 + (j + 1) * kW, key, t, hook);
-    if (done < kWords) apply_words<T, Stream>(xj + 64 * done, yj + 64 * done, cur + done, kWords - done, scale);
+    if (done < kWords) slice(j * kWords + done, cur + done, kWords - done);
     if (mask_out != nullptr)
       for (std::size_t w = 0; w < kWords; ++w) mask_out[j * kWords + w] = cur[w];
   }
-  if constexpr (Stream) _mm_sfence();
+  if constexpr (Stream) _mm_sfence();  // order the streaming stores before anything this thread does next
 }
 
-// The pipelined forward pass over the whole batches of [0, n) (Philox generators, start on a group boundary,
-// 0 < t < 2^32); returns how many elements it did (0 where it does not apply).
-template <class T>
-std::size_t forward_pipelined(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-                              T scale, Generator gen, std::uint64_t* mask_out, bool stream) noexcept {
-  constexpr std::size_t kElements = 128 * kW;
-  if (start % 128 != 0 || t == 0 || t >= (std::uint64_t{1} << 32) || gen == Generator::ars5) return 0;
+// Runs the pipelined pass over the whole batches of global elements [start, start + n) where it applies
+// (Philox, start on a group boundary, 0 < t < 2^32); make_slice(std::bool_constant<Stream>) gives the slice
+// function. Streaming stores where asked and y is aligned to a batch. Returns how many elements it did.
+template <class T, class MakeSlice>
+std::size_t run_pipelined(std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t, Generator gen,
+                          std::uint64_t* mask_out, bool stream, const T* y, const MakeSlice& make_slice) noexcept {
+  constexpr std::size_t kElements = kGroupLanes * kW;
+  if (start % kGroupLanes != 0 || t == 0 || t >= (std::uint64_t{1} << 32) || gen == Generator::ars5) return 0;
   const std::size_t batches = n / kElements;
   if (batches == 0) return 0;
   const PhiloxKey key = philox_key(seed);
-  const bool streaming = stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0;
   const auto t32 = static_cast<std::uint32_t>(t);
-  if (gen == Generator::philox4x32_7) {
-    if (streaming)
-      forward_batches<7, T, true>(x, y, batches, start / 128, key, t32, scale, mask_out);
+  const std::uint64_t g0 = start / kGroupLanes;
+  auto run = [&](auto rounds) {
+    constexpr int R = decltype(rounds)::value;
+    if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0)
+      pipelined_batches<R, true>(batches, g0, key, t32, mask_out, make_slice(std::true_type{}));
     else
-      forward_batches<7, T, false>(x, y, batches, start / 128, key, t32, scale, mask_out);
-  } else {
-    if (streaming)
-      forward_batches<10, T, true>(x, y, batches, start / 128, key, t32, scale, mask_out);
-    else
-      forward_batches<10, T, false>(x, y, batches, start / 128, key, t32, scale, mask_out);
-  }
+      pipelined_batches<R, false>(batches, g0, key, t32, mask_out, make_slice(std::false_type{}));
+  };
+  if (gen == Generator::philox4x32_7)
+    run(std::integral_constant<int, 7>{});
+  else
+    run(std::integral_constant<int, 10>{});
   return batches * kElements;
+}
+
+template <class T>
+std::size_t forward_pipelined(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+                              T scale, Generator gen, std::uint64_t* mask_out, bool stream) noexcept {
+  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      apply_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, scale);
+    };
+  });
 }
 std::size_t forward_pipelined_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
                                   std::uint64_t t, float scale, Generator gen, std::uint64_t* mask_out,
@@ -278,7 +287,6 @@ std::size_t forward_pipelined_f64(const double* x, double* y, std::size_t n, std
                                   bool stream) noexcept {
   return forward_pipelined(x, y, n, seed, start, t, scale, gen, mask_out, stream);
 }
-
 template <class T>
 void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
   // Streaming stores skip the read-for-ownership of y and leave the caches to x; they need aligned y.
@@ -352,16 +360,21 @@ inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexc
   }
 }
 
-template <class T>
-void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool stream) noexcept {
+// y = keep ? a * x + b : c over `words` whole mask words.
+template <class T, bool Stream>
+inline void affine_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T a, T b, T c) noexcept {
   using F = xsimd::batch<T, Arch>;
   const F va(a), vb(b), vc(c);
-  with_store_mode(stream, y, [&](auto streaming) {
-    for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
-      const F ax = va * F::load_unaligned(x + i);
-      store_out<decltype(streaming)::value>(y + i, xsimd::select(keep, ax + vb, vc));
-    });
+  for_each_masked_batch<T>(mask, 64 * words, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+    const F ax = va * F::load_unaligned(x + i);
+    store_out<Stream>(y + i, xsimd::select(keep, ax + vb, vc));
   });
+}
+
+template <class T>
+void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool stream) noexcept {
+  with_store_mode(stream, y,
+                  [&](auto streaming) { affine_words<T, decltype(streaming)::value>(x, y, mask, n / 64, a, b, c); });
   const std::size_t done = n / 64 * 64;
   reference_affine(x + done, y + done, mask + n / 64, n - done, a, b, c);
 }
@@ -376,31 +389,59 @@ void affine_f64(const double* x, double* y, const std::uint64_t* mask, std::size
 }
 
 template <class T>
-void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-              const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
+std::size_t affine_pipelined(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
+                             Generator gen, std::uint64_t* mask_out, bool stream, T a, T b, T c) noexcept {
+  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      affine_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, a, b, c);
+    };
+  });
+}
+std::size_t affine_pipelined_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                                 std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, float a, float b,
+                                 float c) noexcept {
+  return affine_pipelined(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
+}
+std::size_t affine_pipelined_f64(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                                 std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, double a,
+                                 double b, double c) noexcept {
+  return affine_pipelined(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
+}
+
+// y = residual + (keep ? (x + bias[col]) * scale : 0) over `words` whole mask words, col starting at col0.
+template <class T, bool Stream>
+inline void bias_add_words(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+                           const std::uint64_t* mask, std::size_t words, T scale) noexcept {
   using F = xsimd::batch<T, Arch>;
   constexpr std::size_t L = F::size;
   const F s(scale);
   std::size_t col = col0;  // bias column of element i
+  for_each_masked_batch<T>(mask, 64 * words, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+    F b;
+    if (col + L <= cols) {
+      b = F::load_unaligned(bias + col);
+    } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
+      alignas(64) T wrapped[L];
+      for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
+      b = F::load_aligned(wrapped);
+    }
+    col += L;
+    if (col >= cols) col %= cols;
+    const F biased = F::load_unaligned(x + i) + b;
+    const F dropped = xsimd::select(keep, biased * s, F(T(0)));
+    store_out<Stream>(y + i, F::load_unaligned(residual + i) + dropped);
+  });
+}
+
+template <class T>
+void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+              const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
   with_store_mode(stream, y, [&](auto streaming) {
-    for_each_masked_batch<T>(mask, n, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
-      F b;
-      if (col + L <= cols) {
-        b = F::load_unaligned(bias + col);
-      } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
-        alignas(64) T wrapped[L];
-        for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
-        b = F::load_aligned(wrapped);
-      }
-      col += L;
-      if (col >= cols) col %= cols;
-      const F biased = F::load_unaligned(x + i) + b;
-      const F dropped = xsimd::select(keep, biased * s, F(T(0)));
-      store_out<decltype(streaming)::value>(y + i, F::load_unaligned(residual + i) + dropped);
-    });
+    bias_add_words<T, decltype(streaming)::value>(x, bias, cols, col0, residual, y, mask, n / 64, scale);
   });
   const std::size_t done = n / 64 * 64;
-  reference_bias_add(x + done, bias, cols, col, residual + done, y + done, mask + n / 64, n - done, scale);
+  reference_bias_add(x + done, bias, cols, (col0 + done) % cols, residual + done, y + done, mask + n / 64, n - done,
+                     scale);
 }
 
 void bias_add_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
@@ -410,6 +451,31 @@ void bias_add_f32(const float* x, const float* bias, std::size_t cols, std::size
 void bias_add_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
                   double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream) noexcept {
   bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
+}
+
+template <class T>
+std::size_t bias_add_pipelined(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+                               std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t, Generator gen,
+                               std::uint64_t* mask_out, bool stream, T scale) noexcept {
+  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      const std::size_t i = 64 * w0;
+      bias_add_words<T, decltype(streaming)::value>(x + i, bias, cols, (col0 + i) % cols, residual + i, y + i, bits,
+                                                    words, scale);
+    };
+  });
+}
+std::size_t bias_add_pipelined_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0,
+                                   const float* residual, float* y, std::size_t n, std::uint64_t seed,
+                                   std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
+                                   bool stream, float scale) noexcept {
+  return bias_add_pipelined(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
+}
+std::size_t bias_add_pipelined_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0,
+                                   const double* residual, double* y, std::size_t n, std::uint64_t seed,
+                                   std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
+                                   bool stream, double scale) noexcept {
+  return bias_add_pipelined(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
 }
 
 // acc[i] += double(row[i]): vectorised by the compiler with this file's ISA; each element's add is separate,

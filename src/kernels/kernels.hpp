@@ -33,11 +33,28 @@ struct KernelTable {
                      bool stream);
   void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b, double c,
                      bool stream);
+  // The same as forward_f32/f64 (pipelined, the keep bits from the stream, returning how many elements were
+  // done) for alpha dropout's affine kernel.
+  std::size_t (*affine_pipelined_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
+                                      std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, float a,
+                                      float b, float c);
+  std::size_t (*affine_pipelined_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed,
+                                      std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
+                                      bool stream, double a, double b, double c);
   // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0).
   void (*bias_add_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
                        float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
   void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
                        double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream);
+  // Bias-dropout-residual, pipelined (as forward_f32/f64).
+  std::size_t (*bias_add_pipelined_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0,
+                                        const float* residual, float* y, std::size_t n, std::uint64_t seed,
+                                        std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
+                                        bool stream, float scale);
+  std::size_t (*bias_add_pipelined_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
+                                        const double* residual, double* y, std::size_t n, std::uint64_t seed,
+                                        std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
+                                        bool stream, double scale);
   // Column sums: acc[i] += double(row[i]) (each element's add on its own: the same on every path).
   void (*accumulate_f32)(const float* row, double* acc, std::size_t n);
   void (*accumulate_f64)(const double* row, double* acc, std::size_t n);

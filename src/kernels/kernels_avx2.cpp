@@ -11,7 +11,9 @@ const KernelTable& avx2_kernels() noexcept {
                                      isa_avx2::apply_f32,    isa_avx2::apply_f64,
                                      isa_avx2::forward_pipelined_f32, isa_avx2::forward_pipelined_f64,
                                      isa_avx2::affine_f32,   isa_avx2::affine_f64,
+                                     isa_avx2::affine_pipelined_f32, isa_avx2::affine_pipelined_f64,
                                      isa_avx2::bias_add_f32, isa_avx2::bias_add_f64,
+                                     isa_avx2::bias_add_pipelined_f32, isa_avx2::bias_add_pipelined_f64,
                                      isa_avx2::accumulate_f32, isa_avx2::accumulate_f64,
                                      isa_avx2::gaussian_f32, isa_avx2::gaussian_f64};
   return table;

@@ -11,7 +11,9 @@ const KernelTable& avx512_kernels() noexcept {
                                      isa_avx512::apply_f32,    isa_avx512::apply_f64,
                                      isa_avx512::forward_pipelined_f32, isa_avx512::forward_pipelined_f64,
                                      isa_avx512::affine_f32,   isa_avx512::affine_f64,
+                                     isa_avx512::affine_pipelined_f32, isa_avx512::affine_pipelined_f64,
                                      isa_avx512::bias_add_f32, isa_avx512::bias_add_f64,
+                                     isa_avx512::bias_add_pipelined_f32, isa_avx512::bias_add_pipelined_f64,
                                      isa_avx512::accumulate_f32, isa_avx512::accumulate_f64,
                                      isa_avx512::gaussian_f32, isa_avx512::gaussian_f64};
   return table;

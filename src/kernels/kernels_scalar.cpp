@@ -24,6 +24,17 @@ std::size_t scalar_forward(const T*, T*, std::size_t, std::uint64_t, std::uint64
   return 0;  // the scalar path has no pipelined form
 }
 template <class T>
+std::size_t scalar_affine_pipelined(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, std::uint64_t, Generator,
+                                    std::uint64_t*, bool, T, T, T) noexcept {
+  return 0;
+}
+template <class T>
+std::size_t scalar_bias_add_pipelined(const T*, const T*, std::size_t, std::size_t, const T*, T*, std::size_t,
+                                      std::uint64_t, std::uint64_t, std::uint64_t, Generator, std::uint64_t*, bool,
+                                      T) noexcept {
+  return 0;
+}
+template <class T>
 void scalar_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
                    bool /*stream*/) noexcept {
   reference_affine(x, y, mask, n, a, b, c);
@@ -44,8 +55,12 @@ const KernelTable& scalar_kernels() noexcept {
                                      scalar_forward<double>,
                                      scalar_affine<float>,
                                      scalar_affine<double>,
+                                     scalar_affine_pipelined<float>,
+                                     scalar_affine_pipelined<double>,
                                      scalar_bias_add<float>,
                                      scalar_bias_add<double>,
+                                     scalar_bias_add_pipelined<float>,
+                                     scalar_bias_add_pipelined<double>,
                                      reference_accumulate,
                                      reference_accumulate,
                                      reference_gaussian,
