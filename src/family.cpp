@@ -42,6 +42,19 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
                   T scale) {
   const KernelTable& k = active_kernels();
   const bool stream = use_streaming(out.size_bytes());
+  if (shape.layout == Layout::nchw && shape.spatial >= 64) {
+    // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element.
+    const std::size_t spatial = shape.spatial;
+    for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e;) {
+        const std::size_t plane = i / spatial, m = std::min(spatial - i % spatial, e - i);
+        const bool keep = (planes[plane / 64] >> (plane % 64)) & 1u;
+        run_uniform(k, in.data() + i, out.data() + i, m, scale, keep, stream);
+        i += m;
+      }
+    });
+    return;
+  }
   if (shape.layout == Layout::nhwc && shape.channels % 64 == 0) {
     // Rows of whole mask words: each row segment reads its image's plane bits in place, nothing to expand.
     // (Blocks start at multiples of 64, so every segment starts at a word of the plane mask.)

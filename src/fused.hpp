@@ -32,6 +32,13 @@ void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, st
     k.apply_f64(x, y, mask, n, scale, stream);
 }
 template <class T>
+void run_uniform(const KernelTable& k, const T* x, T* y, std::size_t n, T scale, bool keep, bool stream) {
+  if constexpr (sizeof(T) == 4)
+    k.run_uniform_f32(x, y, n, scale, keep, stream);
+  else
+    k.run_uniform_f64(x, y, n, scale, keep, stream);
+}
+template <class T>
 void affine(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
             bool stream) {
   if constexpr (sizeof(T) == 4)

@@ -26,26 +26,29 @@ void check_channel(std::size_t batch, std::size_t channels, std::size_t spatial,
   const auto x = values<T>(n, 11);
   const auto expected = expected_channel<T>(x, batch, channels, spatial, layout, p, s);
   const auto expected_planes = reference_bits(planes, p, s);
-  for (Isa isa : supported_isas()) {
-    IsaScope scope(isa);
-    INFO("isa " << isa_name(isa) << " batch " << batch << " channels " << channels << " spatial " << spatial
-                << " layout " << (layout == Layout::nchw ? "nchw" : "nhwc") << " p " << p << " offset " << s.offset);
-    Misaligned<T> y(n, 1, T(42));
-    std::vector<std::uint64_t> mask(mask_words(planes) + 1, 0xdeadbeefull);
-    channel_dropout_forward(std::span<const T>(x), y.view, batch, channels, spatial, layout, p, s,
-                            std::span<std::uint64_t>(mask).first(mask_words(planes)));
-    REQUIRE(same_bits<T>(y.view, expected));
-    REQUIRE(std::equal(expected_planes.begin(), expected_planes.end(), mask.begin()));
-    REQUIRE(mask.back() == 0xdeadbeefull);
-    std::vector<T> dx(n, T(42));
-    channel_dropout_backward(std::span<const T>(x), std::span<const std::uint64_t>(expected_planes), std::span<T>(dx),
-                             batch, channels, spatial, layout, p);
-    REQUIRE(same_bits<T>(dx, expected));
-    std::vector<T> in_place(x);
-    channel_dropout_backward(std::span<const T>(in_place), std::span<T>(in_place), batch, channels, spatial, layout, p,
-                             s);
-    REQUIRE(same_bits<T>(in_place, expected));
-  }
+  for (Isa isa : supported_isas())
+    for (bool streaming : {false, true}) {
+      IsaScope scope(isa);
+      StreamScope stores(streaming ? 0 : SIZE_MAX);  // streaming stores (y aligned) or plain ones
+      INFO("isa " << isa_name(isa) << " streaming " << streaming << " batch " << batch << " channels " << channels
+                  << " spatial " << spatial << " layout " << (layout == Layout::nchw ? "nchw" : "nhwc") << " p " << p
+                  << " offset " << s.offset);
+      Misaligned<T> y(n, streaming ? 0 : 1, T(42));
+      std::vector<std::uint64_t> mask(mask_words(planes) + 1, 0xdeadbeefull);
+      channel_dropout_forward(std::span<const T>(x), y.view, batch, channels, spatial, layout, p, s,
+                              std::span<std::uint64_t>(mask).first(mask_words(planes)));
+      REQUIRE(same_bits<T>(y.view, expected));
+      REQUIRE(std::equal(expected_planes.begin(), expected_planes.end(), mask.begin()));
+      REQUIRE(mask.back() == 0xdeadbeefull);
+      std::vector<T> dx(n, T(42));
+      channel_dropout_backward(std::span<const T>(x), std::span<const std::uint64_t>(expected_planes), std::span<T>(dx),
+                               batch, channels, spatial, layout, p);
+      REQUIRE(same_bits<T>(dx, expected));
+      std::vector<T> in_place(x);
+      channel_dropout_backward(std::span<const T>(in_place), std::span<T>(in_place), batch, channels, spatial, layout,
+                               p, s);
+      REQUIRE(same_bits<T>(in_place, expected));
+    }
 }
 
 }  // namespace
@@ -261,8 +264,8 @@ TEST_CASE("bias-dropout-residual: residual + (kept ? (x + bias) * scale : 0), wi
   };
   // Rows below and above a batch, a multiple of 64 columns (dbias fused with dx) or not, more than one
   // 256-row block of dbias partial sums.
-  const Shape shapes[] = {{1, 1},    {3, 5},    {64, 1},    {7, 16},  {5, 17},
-                          {9, 100},  {3, 1031}, {80, 768},  {2, 40000}, {600, 64}, {530, 7}};
+  const Shape shapes[] = {{1, 1},    {3, 5},    {64, 1},    {7, 16},   {5, 17}, {9, 100},
+                          {3, 1031}, {80, 768}, {2, 40000}, {600, 64}, {530, 7}};
   for (const Shape& sh : shapes)
     for (double p : {0.0, 0.1, 0.5, 1.0})
       for (const Stream& s : kStreams) {

@@ -360,6 +360,28 @@ inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexc
   }
 }
 
+// y = keep ? x * scale : +0.0 for a whole run of elements sharing one decision (channel dropout's planes).
+template <class T>
+void run_uniform(const T* x, T* y, std::size_t n, T scale, bool keep, bool stream) noexcept {
+  using F = xsimd::batch<T, Arch>;
+  constexpr std::size_t L = F::size;
+  with_store_mode(stream, y, [&](auto streaming) {
+    constexpr bool S = decltype(streaming)::value;
+    const F s(scale), zero(T(0));
+    if (keep)
+      for (std::size_t i = 0; i + L <= n; i += L) store_out<S>(y + i, F::load_unaligned(x + i) * s);
+    else
+      for (std::size_t i = 0; i + L <= n; i += L) store_out<S>(y + i, zero);
+  });
+  for (std::size_t i = n / L * L; i < n; ++i) y[i] = keep ? x[i] * scale : T(0);
+}
+void run_uniform_f32(const float* x, float* y, std::size_t n, float scale, bool keep, bool stream) noexcept {
+  run_uniform(x, y, n, scale, keep, stream);
+}
+void run_uniform_f64(const double* x, double* y, std::size_t n, double scale, bool keep, bool stream) noexcept {
+  run_uniform(x, y, n, scale, keep, stream);
+}
+
 // y = keep ? a * x + b : c over `words` whole mask words.
 template <class T, bool Stream>
 inline void affine_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T a, T b, T c) noexcept {

@@ -27,6 +27,9 @@ struct KernelTable {
                              std::uint64_t t, float scale, Generator gen, std::uint64_t* mask_out, bool stream);
   std::size_t (*forward_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
                              std::uint64_t t, double scale, Generator gen, std::uint64_t* mask_out, bool stream);
+  // y[i] = keep ? x[i] * scale : +0.0 for a run sharing one decision (channel dropout's planes).
+  void (*run_uniform_f32)(const float* x, float* y, std::size_t n, float scale, bool keep, bool stream);
+  void (*run_uniform_f64)(const double* x, double* y, std::size_t n, double scale, bool keep, bool stream);
   // The dropout family (definitions in reference/family_reference.hpp; stream as for apply). Alpha
   // dropout: y[i] = bit i of mask ? a * x[i] + b : c.
   void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,

@@ -10,6 +10,7 @@ const KernelTable& avx512_kernels() noexcept {
   static constexpr KernelTable table{Isa::avx512, isa_avx512::make_mask,
                                      isa_avx512::apply_f32,    isa_avx512::apply_f64,
                                      isa_avx512::forward_pipelined_f32, isa_avx512::forward_pipelined_f64,
+                                     isa_avx512::run_uniform_f32, isa_avx512::run_uniform_f64,
                                      isa_avx512::affine_f32,   isa_avx512::affine_f64,
                                      isa_avx512::affine_pipelined_f32, isa_avx512::affine_pipelined_f64,
                                      isa_avx512::bias_add_f32, isa_avx512::bias_add_f64,

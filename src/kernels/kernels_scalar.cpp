@@ -35,6 +35,10 @@ std::size_t scalar_bias_add_pipelined(const T*, const T*, std::size_t, std::size
   return 0;
 }
 template <class T>
+void scalar_run_uniform(const T* x, T* y, std::size_t n, T scale, bool keep, bool /*stream*/) noexcept {
+  for (std::size_t i = 0; i < n; ++i) y[i] = keep ? x[i] * scale : T(0);
+}
+template <class T>
 void scalar_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
                    bool /*stream*/) noexcept {
   reference_affine(x, y, mask, n, a, b, c);
@@ -53,6 +57,8 @@ const KernelTable& scalar_kernels() noexcept {
                                      scalar_apply_f64,
                                      scalar_forward<float>,
                                      scalar_forward<double>,
+                                     scalar_run_uniform<float>,
+                                     scalar_run_uniform<double>,
                                      scalar_affine<float>,
                                      scalar_affine<double>,
                                      scalar_affine_pipelined<float>,

@@ -10,6 +10,7 @@ const KernelTable& sse2_kernels() noexcept {
   static constexpr KernelTable table{Isa::sse2, isa_sse2::make_mask,
                                      isa_sse2::apply_f32,    isa_sse2::apply_f64,
                                      isa_sse2::forward_pipelined_f32, isa_sse2::forward_pipelined_f64,
+                                     isa_sse2::run_uniform_f32, isa_sse2::run_uniform_f64,
                                      isa_sse2::affine_f32,   isa_sse2::affine_f64,
                                      isa_sse2::affine_pipelined_f32, isa_sse2::affine_pipelined_f64,
                                      isa_sse2::bias_add_f32, isa_sse2::bias_add_f64,
