@@ -42,8 +42,10 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
                   T scale) {
   const KernelTable& k = active_kernels();
   const bool stream = use_streaming(out.size_bytes());
-  if (shape.layout == Layout::nchw && shape.spatial >= 64) {
-    // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element.
+  if (shape.layout == Layout::nchw && shape.spatial >= 64 && !stream) {
+    // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element. (Not for
+    // outputs beyond the caches: skipping the input of dropped planes breaks the hardware prefetcher's
+    // stream, and the element-mask form below was 20% faster there.)
     const std::size_t spatial = shape.spatial;
     for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e;) {
