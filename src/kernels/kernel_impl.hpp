@@ -623,5 +623,27 @@ void gaussian_f64(const double* x, double* y, std::size_t n, std::uint64_t seed,
   gaussian(x, y, n, seed, start, sigma, gen);
 }
 
+// This path's kernel table (returned by <isa>_kernels() in kernels_<isa>.cpp).
+constexpr KernelTable kTable{kIsa,
+                             make_mask,
+                             apply_f32,
+                             apply_f64,
+                             forward_pipelined_f32,
+                             forward_pipelined_f64,
+                             run_uniform_f32,
+                             run_uniform_f64,
+                             affine_f32,
+                             affine_f64,
+                             affine_pipelined_f32,
+                             affine_pipelined_f64,
+                             bias_add_f32,
+                             bias_add_f64,
+                             bias_add_pipelined_f32,
+                             bias_add_pipelined_f64,
+                             accumulate_f32,
+                             accumulate_f64,
+                             gaussian_f32,
+                             gaussian_f64};
+
 }  // namespace
 }  // namespace simdrop::detail::SIMDROP_KERNEL_NAMESPACE

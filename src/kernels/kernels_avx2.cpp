@@ -6,18 +6,6 @@
 
 namespace simdrop::detail {
 
-const KernelTable& avx2_kernels() noexcept {
-  static constexpr KernelTable table{Isa::avx2, isa_avx2::make_mask,
-                                     isa_avx2::apply_f32,    isa_avx2::apply_f64,
-                                     isa_avx2::forward_pipelined_f32, isa_avx2::forward_pipelined_f64,
-                                     isa_avx2::run_uniform_f32, isa_avx2::run_uniform_f64,
-                                     isa_avx2::affine_f32,   isa_avx2::affine_f64,
-                                     isa_avx2::affine_pipelined_f32, isa_avx2::affine_pipelined_f64,
-                                     isa_avx2::bias_add_f32, isa_avx2::bias_add_f64,
-                                     isa_avx2::bias_add_pipelined_f32, isa_avx2::bias_add_pipelined_f64,
-                                     isa_avx2::accumulate_f32, isa_avx2::accumulate_f64,
-                                     isa_avx2::gaussian_f32, isa_avx2::gaussian_f64};
-  return table;
-}
+const KernelTable& avx2_kernels() noexcept { return isa_avx2::kTable; }
 
 }  // namespace simdrop::detail

@@ -6,18 +6,6 @@
 
 namespace simdrop::detail {
 
-const KernelTable& avx512_kernels() noexcept {
-  static constexpr KernelTable table{Isa::avx512, isa_avx512::make_mask,
-                                     isa_avx512::apply_f32,    isa_avx512::apply_f64,
-                                     isa_avx512::forward_pipelined_f32, isa_avx512::forward_pipelined_f64,
-                                     isa_avx512::run_uniform_f32, isa_avx512::run_uniform_f64,
-                                     isa_avx512::affine_f32,   isa_avx512::affine_f64,
-                                     isa_avx512::affine_pipelined_f32, isa_avx512::affine_pipelined_f64,
-                                     isa_avx512::bias_add_f32, isa_avx512::bias_add_f64,
-                                     isa_avx512::bias_add_pipelined_f32, isa_avx512::bias_add_pipelined_f64,
-                                     isa_avx512::accumulate_f32, isa_avx512::accumulate_f64,
-                                     isa_avx512::gaussian_f32, isa_avx512::gaussian_f64};
-  return table;
-}
+const KernelTable& avx512_kernels() noexcept { return isa_avx512::kTable; }
 
 }  // namespace simdrop::detail

@@ -6,18 +6,6 @@
 
 namespace simdrop::detail {
 
-const KernelTable& sse2_kernels() noexcept {
-  static constexpr KernelTable table{Isa::sse2, isa_sse2::make_mask,
-                                     isa_sse2::apply_f32,    isa_sse2::apply_f64,
-                                     isa_sse2::forward_pipelined_f32, isa_sse2::forward_pipelined_f64,
-                                     isa_sse2::run_uniform_f32, isa_sse2::run_uniform_f64,
-                                     isa_sse2::affine_f32,   isa_sse2::affine_f64,
-                                     isa_sse2::affine_pipelined_f32, isa_sse2::affine_pipelined_f64,
-                                     isa_sse2::bias_add_f32, isa_sse2::bias_add_f64,
-                                     isa_sse2::bias_add_pipelined_f32, isa_sse2::bias_add_pipelined_f64,
-                                     isa_sse2::accumulate_f32, isa_sse2::accumulate_f64,
-                                     isa_sse2::gaussian_f32, isa_sse2::gaussian_f64};
-  return table;
-}
+const KernelTable& sse2_kernels() noexcept { return isa_sse2::kTable; }
 
 }  // namespace simdrop::detail
