@@ -167,6 +167,28 @@ inline void store_stream(T* y, xsimd::batch<T, A> v) noexcept {
   }
 }
 
+// Stores v at y, with a streaming store when Stream (y then aligned to the batch).
+template <bool Stream, class T>
+inline void store_out(T* y, xsimd::batch<T, Arch> v) noexcept {
+  if constexpr (Stream)
+    store_stream<Arch>(y, v);
+  else
+    v.store_unaligned(y);
+}
+
+// Runs Kernel<true> (streaming stores) where asked and y is aligned to the batch, else Kernel<false>:
+// the one place every kernel decides its store kind. Streaming stores skip the read-for-ownership of y
+// and leave the caches to x.
+template <class T, class Kernel>
+inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexcept {
+  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0) {
+    kernel(std::true_type{});
+    _mm_sfence();  // order the streaming stores before anything this thread does next
+  } else {
+    kernel(std::false_type{});
+  }
+}
+
 // y = mask ? x * scale : +0.0 over `words` whole mask words; Stream: streaming stores (y aligned to the batch).
 template <class T, bool Stream>
 inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T scale) noexcept {
@@ -195,21 +217,9 @@ inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t
         const U keep = xsimd::select((U(bits) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
         r = (v * s) & xsimd::bitwise_cast<F>(keep);
       }
-      if constexpr (Stream)
-        store_stream<Arch>(yw + k, r);
-      else
-        r.store_unaligned(yw + k);
+      store_out<Stream>(yw + k, r);
     }
   }
-}
-
-// The apply loop; Stream: write y with streaming stores (y aligned to the batch).
-template <class T, bool Stream>
-void apply_loop(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) noexcept {
-  const std::size_t full_words = n / 64;
-  apply_words<T, Stream>(x, y, mask, full_words, scale);
-  if constexpr (Stream) _mm_sfence();  // order the streaming stores before anything this thread does next
-  reference_apply(x + 64 * full_words, y + 64 * full_words, mask + full_words, n - 64 * full_words, scale);
 }
 
 // Software pipelining over whole batches of kW groups from group g0 (Philox): while the keep bits of batch
@@ -238,7 +248,6 @@ void pipelined_batches(std::size_t batches, std::uint64_t g0, PhiloxKey key, std
     if (mask_out != nullptr)
       for (std::size_t w = 0; w < kWords; ++w) mask_out[j * kWords + w] = cur[w];
   }
-  if constexpr (Stream) _mm_sfence();  // order the streaming stores before anything this thread does next
 }
 
 // Runs the pipelined pass over the whole batches of global elements [start, start + n) where it applies
@@ -255,11 +264,10 @@ std::size_t run_pipelined(std::size_t n, std::uint64_t seed, std::uint64_t start
   const auto t32 = static_cast<std::uint32_t>(t);
   const std::uint64_t g0 = start / kGroupLanes;
   auto run = [&](auto rounds) {
-    constexpr int R = decltype(rounds)::value;
-    if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0)
-      pipelined_batches<R, true>(batches, g0, key, t32, mask_out, make_slice(std::true_type{}));
-    else
-      pipelined_batches<R, false>(batches, g0, key, t32, mask_out, make_slice(std::false_type{}));
+    with_store_mode(stream, y, [&](auto streaming) {
+      pipelined_batches<decltype(rounds)::value, decltype(streaming)::value>(batches, g0, key, t32, mask_out,
+                                                                             make_slice(streaming));
+    });
   };
   if (gen == Generator::philox4x32_7)
     run(std::integral_constant<int, 7>{});
@@ -289,11 +297,10 @@ std::size_t forward_pipelined_f64(const double* x, double* y, std::size_t n, std
 }
 template <class T>
 void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
-  // Streaming stores skip the read-for-ownership of y and leave the caches to x; they need aligned y.
-  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0)
-    apply_loop<T, true>(x, y, mask, n, scale);
-  else
-    apply_loop<T, false>(x, y, mask, n, scale);
+  with_store_mode(stream, y,
+                  [&](auto streaming) { apply_words<T, decltype(streaming)::value>(x, y, mask, n / 64, scale); });
+  const std::size_t done = n / 64 * 64;
+  reference_apply(x + done, y + done, mask + n / 64, n - done, scale);
 }
 
 void apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream) noexcept {
@@ -337,26 +344,6 @@ inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, cons
   for (std::size_t w = 0; w < n / 64; ++w) {
     const std::uint64_t m = mask[w];
     for (std::size_t k = 0; k < 64; k += L) body(64 * w + k, lanes((m >> k) & ((std::uint64_t{1} << L) - 1)));
-  }
-}
-
-// Stores v at y, with a streaming store when Stream (y then aligned to the batch).
-template <bool Stream, class T>
-inline void store_out(T* y, xsimd::batch<T, Arch> v) noexcept {
-  if constexpr (Stream)
-    store_stream<Arch>(y, v);
-  else
-    v.store_unaligned(y);
-}
-
-// Runs Kernel<true> (streaming stores) where asked and y is aligned to the batch, else Kernel<false>.
-template <class T, class Kernel>
-inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexcept {
-  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0) {
-    kernel(std::true_type{});
-    _mm_sfence();  // order the streaming stores before anything this thread does next
-  } else {
-    kernel(std::false_type{});
   }
 }
 
