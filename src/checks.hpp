@@ -5,12 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <simdrop/dropout.hpp>
+#include <simdrop/family.hpp>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <simdrop/dropout.hpp>
-#include <simdrop/family.hpp>
 
 namespace simdrop::detail {
 
@@ -39,8 +38,8 @@ void check_same_size(std::size_t a, std::size_t b, std::string_view name_a, std:
 void check_mask_size(std::size_t words, std::size_t n, std::string_view name = "mask");
 
 // Byte ranges [a, a + a_bytes) and [b, b + b_bytes) must be disjoint, or (if allow_same) identical.
-void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes,
-                      std::string_view name_a, std::string_view name_b, bool allow_same);
+void check_no_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes, std::string_view name_a,
+                      std::string_view name_b, bool allow_same);
 
 // The generator must be one simdrop has, and the stream positions offset .. offset + n - 1 must all
 // exist (offset + n <= 2^64).
@@ -50,6 +49,31 @@ template <class A, class B>
 void check_no_overlap(std::span<A> a, std::span<B> b, std::string_view name_a, std::string_view name_b,
                       bool allow_same) {
   check_no_overlap(a.data(), a.size_bytes(), b.data(), b.size_bytes(), name_a, name_b, allow_same);
+}
+
+// Names of the data buffers of a call: forward (x, y) or backward (dy, dx).
+struct Names {
+  std::string_view in, out;
+};
+inline constexpr Names kForward{"x", "y"}, kBackward{"dy", "dx"};
+
+// A mask given for `bits` bits must be long enough and overlap neither data buffer.
+template <class T>
+void check_mask_out(std::span<const std::uint64_t> mask, std::size_t bits, std::span<const T> in, std::span<T> out,
+                    Names names) {
+  check_mask_size(mask.size(), bits);
+  check_no_overlap(in, mask, names.in, "mask", false);
+  check_no_overlap(std::span<const T>(out), mask, names.out, "mask", false);
+}
+
+// An element-wise call: in and out of one size, the same buffer or disjoint, an optional mask out of one
+// bit per element, and stream positions that exist.
+template <class T>
+void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::span<std::uint64_t> mask, Names names) {
+  check_same_size(in.size(), out.size(), names.in, names.out);
+  check_no_overlap(in, out, names.in, names.out, /*allow_same=*/true);
+  if (!mask.empty()) check_mask_out<T>(mask, in.size(), in, out, names);
+  check_stream(s, in.size());
 }
 
 }  // namespace simdrop::detail

@@ -17,26 +17,11 @@ namespace detail {
 namespace {
 
 template <class T>
-void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask,
-             std::string_view x_name, std::string_view y_name) {
+void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask, Names names) {
   check_probability(p);
-  check_same_size(x.size(), y.size(), x_name, y_name);
-  check_no_overlap(x, y, x_name, y_name, /*allow_same=*/true);
-  if (!mask.empty()) {
-    check_mask_size(mask.size(), x.size());
-    check_no_overlap(x, mask, x_name, "mask", false);
-    check_no_overlap(y, mask, y_name, "mask", false);
-  }
-  check_stream(s, x.size());
-  const KernelTable& k = active_kernels();
-  const std::uint64_t t = drop_threshold(p);
-  const T scale = scale_of<T>(p);
-  std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
-  const bool stream = use_streaming(y.size_bytes());
-  for_each_block(x.size(), [&](std::size_t b, std::size_t e) {
-    dropout_block(k, x.data() + b, y.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale,
-                  mask_out != nullptr ? mask_out + b / 64 : nullptr, stream);
-  });
+  check_elementwise(x, y, s, mask, names);
+  dropout_pass(active_kernels(), x.data(), y.data(), x.size(), drop_threshold(p), s, scale_of<T>(p),
+               mask.empty() ? nullptr : mask.data(), use_streaming(y.size_bytes()));
 }
 
 template <class T>
@@ -46,12 +31,8 @@ void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::s
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_size(mask.size(), dy.size());
   check_no_overlap(dx, mask, "dx", "mask", false);
-  const KernelTable& k = active_kernels();
-  const T scale = scale_of<T>(p);
-  const bool stream = use_streaming(dx.size_bytes());
-  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
-    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
-  });
+  masked_pass(active_kernels(), dy.data(), dx.data(), mask.data(), dy.size(), scale_of<T>(p),
+              use_streaming(dx.size_bytes()));
 }
 
 }  // namespace
@@ -79,11 +60,11 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
 }
 
 void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s, std::span<std::uint64_t> mask) {
-  detail::forward(x, y, p, s, mask, "x", "y");
+  detail::forward(x, y, p, s, mask, detail::kForward);
 }
 void dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s,
                      std::span<std::uint64_t> mask) {
-  detail::forward(x, y, p, s, mask, "x", "y");
+  detail::forward(x, y, p, s, mask, detail::kForward);
 }
 
 void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx, double p) {
@@ -94,10 +75,10 @@ void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t>
 }
 
 void dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s) {
-  detail::forward(dy, dx, p, s, {}, "dy", "dx");
+  detail::forward(dy, dx, p, s, {}, detail::kBackward);
 }
 void dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s) {
-  detail::forward(dy, dx, p, s, {}, "dy", "dx");
+  detail::forward(dy, dx, p, s, {}, detail::kBackward);
 }
 
 }  // namespace simdrop

@@ -20,21 +20,6 @@ namespace simdrop {
 namespace detail {
 namespace {
 
-// Names of the data buffers of a call: forward (x, y) or backward (dy, dx).
-struct Names {
-  std::string_view in, out;
-};
-constexpr Names kForward{"x", "y"}, kBackward{"dy", "dx"};
-
-// Checks a given mask of `bits` bits against the data buffers it must not overlap.
-template <class T>
-void check_mask_out(std::span<const std::uint64_t> mask, std::size_t bits, std::span<const T> in, std::span<T> out,
-                    Names names) {
-  check_mask_size(mask.size(), bits);
-  check_no_overlap(in, mask, names.in, "mask", false);
-  check_no_overlap(std::span<const T>(out), mask, names.out, "mask", false);
-}
-
 // ---- Channel and time-shared dropout: a plane mask, expanded step by step and applied ----------------
 
 template <class T>
@@ -129,44 +114,11 @@ PlaneShape shared_shape(std::size_t steps, std::size_t row) { return {1, row, st
 
 // ---- Element-wise variants: fused mask steps and a kernel of the family ------------------------------
 
-// The checks of an element-wise call with an optional mask out.
-template <class T>
-void check_elementwise(std::span<const T> in, std::span<T> out, Stream s, std::span<std::uint64_t> mask, Names names) {
-  check_same_size(in.size(), out.size(), names.in, names.out);
-  check_no_overlap(in, out, names.in, names.out, /*allow_same=*/true);
-  if (!mask.empty()) check_mask_out<T>(mask, in.size(), in, out, names);
-  check_stream(s, in.size());
-}
-
-// Runs a fused pass over n elements of stream s, block by block (run_fused_block): step(i, m, bits) for
-// the step-wise parts, pipelined(i, count, offset, mask_out) for the pipelined kernel (i: call index;
-// bits and mask_out: keep bits, also written to mask when it is given).
-template <class Step, class Pipelined>
-void fused_blocks(std::size_t n, double p, Stream s, std::span<std::uint64_t> mask, const Step& step,
-                  const Pipelined& pipelined) {
-  const KernelTable& k = active_kernels();
-  const std::uint64_t t = drop_threshold(p);
-  std::uint64_t* mask_out = mask.empty() ? nullptr : mask.data();
-  for_each_block(n, [&](std::size_t b, std::size_t e) {
-    run_fused_block(
-        k, e - b, Stream{s.seed, s.offset + b, s.generator}, t, mask_out != nullptr ? mask_out + b / 64 : nullptr,
-        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(b + i, m, bits); },
-        [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-          return pipelined(b + i, count, offset, t, out);
-        });
-  });
-}
-
 // out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
 template <class T>
 void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, T scale) {
-  const KernelTable& k = active_kernels();
-  const std::uint64_t t = drop_threshold(p);
-  const bool stream = use_streaming(out.size_bytes());
-  for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
-    dropout_block(k, in.data() + b, out.data() + b, e - b, Stream{s.seed, s.offset + b, s.generator}, t, scale, nullptr,
-                  stream);
-  });
+  dropout_pass(active_kernels(), in.data(), out.data(), in.size(), drop_threshold(p), s, scale, nullptr,
+               use_streaming(out.size_bytes()));
 }
 
 template <class T>
@@ -176,12 +128,13 @@ void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std
   const KernelTable& k = active_kernels();
   const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
   const bool stream = use_streaming(y.size_bytes());
+  const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      x.size(), p, s, mask,
+      k, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
         affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped, stream);
       },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t t, std::uint64_t* out) {
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
         return affine_pipelined(k, x.data() + i, y.data() + i, count, s.seed, offset, t, s.generator, out, stream, a, b,
                                 dropped);
       });
@@ -194,11 +147,8 @@ void alpha_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, 
   check_same_size(dy.size(), dx.size(), "dy", "dx");
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
-  const KernelTable& k = active_kernels();
-  const bool stream = use_streaming(dx.size_bytes());
-  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
-    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, static_cast<T>(c.a), stream);
-  });
+  masked_pass(active_kernels(), dy.data(), dx.data(), mask.data(), dy.size(), static_cast<T>(c.a),
+              use_streaming(dx.size_bytes()));
 }
 template <class T>
 void alpha_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {
@@ -246,13 +196,14 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
   const T scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
   const bool stream = use_streaming(y.size_bytes());
+  const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      x.size(), p, s, mask,
+      k, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
         bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale,
                  stream);
       },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t t, std::uint64_t* out) {
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
         return bias_add_pipelined(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i,
                                   count, s.seed, offset, t, s.generator, out, stream, scale);
       });
@@ -321,10 +272,7 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
                  dbias);
     return;
   }
-  const bool stream = use_streaming(dx.size_bytes());
-  for_each_block(dy.size(), [&](std::size_t b, std::size_t e) {
-    apply(k, dy.data() + b, dx.data() + b, mask.data() + b / 64, e - b, scale, stream);
-  });
+  masked_pass(k, dy.data(), dx.data(), mask.data(), dy.size(), scale, use_streaming(dx.size_bytes()));
   finish_dbias(
       block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
       dbias);

@@ -9,6 +9,7 @@
 #include <simdrop/runtime.hpp>
 
 #include "kernels/kernels.hpp"
+#include "parallel.hpp"
 
 namespace simdrop::detail {
 
@@ -135,16 +136,43 @@ std::size_t bias_add_pipelined(const KernelTable& k, const T* x, const T* bias, 
     return k.bias_add_pipelined_f64(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
 }
 
-// The fused dropout pass y = keep ? x * scale : +0.0 over one block (x, y, mask_out at the block's start).
+// A fused pass over n elements of stream s, block by block (oneTBB), each block by run_fused_block:
+// step(i, m, bits) for the step-wise parts, pipelined(i, count, offset, mask_out) for the pipelined kernel
+// (i: call index; bits and mask_out: keep bits, also written to mask_out when it is given).
+template <class Step, class Pipelined>
+void fused_blocks(const KernelTable& k, std::size_t n, std::uint64_t t, Stream s, std::uint64_t* mask_out,
+                  const Step& step, const Pipelined& pipelined) {
+  for_each_block(n, [&](std::size_t b, std::size_t e) {
+    run_fused_block(
+        k, e - b, Stream{s.seed, s.offset + b, s.generator}, t, mask_out != nullptr ? mask_out + b / 64 : nullptr,
+        [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { step(b + i, m, bits); },
+        [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
+          return pipelined(b + i, count, offset, out);
+        });
+  });
+}
+
+// The fused dropout pass out = keep ? in * scale : +0.0 over n elements, keep bits from stream s (also to
+// mask_out when given).
 template <class T>
-void dropout_block(const KernelTable& k, const T* x, T* y, std::size_t n, Stream s, std::uint64_t t, T scale,
-                   std::uint64_t* mask_out, bool stream) {
-  run_fused_block(
-      k, n, s, t, mask_out,
-      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) { apply(k, x + i, y + i, bits, m, scale, stream); },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-        return forward_pipelined(k, x + i, y + i, count, s.seed, offset, t, scale, s.generator, out, stream);
+void dropout_pass(const KernelTable& k, const T* in, T* out, std::size_t n, std::uint64_t t, Stream s, T scale,
+                  std::uint64_t* mask_out, bool stream) {
+  fused_blocks(
+      k, n, t, s, mask_out,
+      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+        apply(k, in + i, out + i, bits, m, scale, stream);
+      },
+      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* bits_out) {
+        return forward_pipelined(k, in + i, out + i, count, s.seed, offset, t, scale, s.generator, bits_out, stream);
       });
+}
+
+// out = keep ? in * scale : +0.0 over n elements from a stored mask, block by block.
+template <class T>
+void masked_pass(const KernelTable& k, const T* in, T* out, const std::uint64_t* mask, std::size_t n, T scale,
+                 bool stream) {
+  for_each_block(n,
+                 [&](std::size_t b, std::size_t e) { apply(k, in + b, out + b, mask + b / 64, e - b, scale, stream); });
 }
 
 // make_mask without its checks (parallel over blocks).
