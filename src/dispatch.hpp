@@ -1,11 +1,30 @@
-// Chooses the kernel table of the ISA path in use.
+// Chooses the kernel table each kind of work runs on: the forced path, or the calibrated choice per work
+// kind and size class (include/simdrop/runtime.hpp says how).
 #pragma once
+
+#include <cstddef>
+#include <simdrop/runtime.hpp>
 
 #include "kernels/kernels.hpp"
 
 namespace simdrop::detail {
 
-// The kernels of active_isa().
-const KernelTable& active_kernels();
+// The kernels `work` runs on for a call writing `output_bytes` (its size class: below stream_threshold()
+// is the cache class). Calibrates that class first if nothing is forced and it has not been calibrated.
+const KernelTable& kernels_for(Work work, std::size_t output_bytes);
+
+// The table of a supported path (the scalar table for a path this build lacks).
+const KernelTable& table_of(Isa isa) noexcept;
+
+// Whether this CPU and build can run `isa`.
+bool cpu_has(Isa isa) noexcept;
+
+// Replaces the calibrated choice of `work` in `size_class` by `isa` (a supported path); for tests that
+// mix paths per work kind.
+void set_choice(Work work, SizeClass size_class, Isa isa);
+
+// How fast each table ran each work kind of a size class (single thread, private buffers): the
+// measurements calibrate_class returns, fastest choice made by the caller. Defined in calibrate.cpp.
+std::vector<CalibrationEntry> measure_class(SizeClass size_class, const std::vector<Isa>& candidates);
 
 }  // namespace simdrop::detail

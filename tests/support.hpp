@@ -6,22 +6,28 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
 #include <vector>
 
 namespace simdrop::test {
 
-// Restores the ISA path in use when it goes out of scope.
+// Forces an ISA path for a scope; restores the forced path before it (or the automatic choice) after.
 class IsaScope {
  public:
-  explicit IsaScope(Isa isa) : saved_(active_isa()) { set_isa(isa); }
-  ~IsaScope() { set_isa(saved_); }
+  explicit IsaScope(Isa isa) : saved_(forced_isa()) { set_isa(isa); }
+  ~IsaScope() {
+    if (saved_)
+      set_isa(*saved_);
+    else
+      set_isa_automatic();
+  }
   IsaScope(const IsaScope&) = delete;
   IsaScope& operator=(const IsaScope&) = delete;
 
  private:
-  Isa saved_;
+  std::optional<Isa> saved_;
 };
 
 // Sets a size-valued runtime control for a scope and restores it after.

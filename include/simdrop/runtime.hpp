@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -20,21 +21,77 @@ Isa parse_isa(std::string_view name, std::string_view what = "isa");
 // Paths this build has and this CPU can run, slowest first.
 std::vector<Isa> supported_isas();
 
-// The path in use. At first use it is the fastest supported one, or the one named by the environment
-// variable SIMDROP_ISA (an unknown or unsupported name throws std::invalid_argument naming SIMDROP_ISA).
+// How the path is chosen. Every path gives the same bits, so the library picks one per kind of work and
+// size class, whichever runs fastest on this machine:
+//  * forced: set_isa(isa), or the environment variable SIMDROP_ISA=scalar|sse2|avx2|avx512 (an unknown or
+//    unsupported name throws std::invalid_argument naming SIMDROP_ISA at first use), runs every kernel on it;
+//  * otherwise calibrated: at the first call of a size class (or on calibrate()), each supported SIMD path
+//    is timed once, on the calling thread, on private buffers: in the cache class on arrays that fit in L2
+//    (about a millisecond), in the memory class on arrays twice stream_threshold() (at most 64 MiB each,
+//    about 0.1-0.3 s once per process). Each work kind then runs on the fastest path measured for it.
+//  * SIMDROP_CALIBRATE=0 in the environment skips the measurement: the widest supported path runs everything.
+// A choice never changes a result. Calls already running when a choice changes finish on the path they began
+// with; a call reads the choice once per kind of work it does.
+enum class Work {
+  mask,      // make_mask: generation only
+  fused,     // generation and apply in one pass: forward, backward_regen, alpha, bias-dropout-residual
+  apply,     // apply from stored bits: backward_mask and the family's backward passes, channel, time-shared
+  gaussian,  // Gaussian dropout's noise
+};
+enum class SizeClass {
+  cache,   // outputs below stream_threshold() bytes
+  memory,  // outputs of at least stream_threshold() bytes
+};
+std::string_view work_name(Work work) noexcept;             // "mask", "fused", "apply", "gaussian"
+std::string_view size_class_name(SizeClass c) noexcept;     // "cache", "memory"
+
+// The path `work` runs on in `size_class` now (calibrating that class first if it has not been).
+Isa chosen_isa(Work work, SizeClass size_class);
+
+// The forced path, if any (set_isa or SIMDROP_ISA).
+std::optional<Isa> forced_isa();
+
+// The forced path, else the path fused work runs on in the cache class.
 Isa active_isa();
 
-// Makes `isa` the path in use; throws std::invalid_argument naming "isa" if it is not supported.
+// Makes `isa` the path of every kernel (forced); throws std::invalid_argument naming "isa" if it is not supported.
 void set_isa(Isa isa);
+
+// Ends a forced path (set_isa or SIMDROP_ISA): the calibrated choice runs again.
+void set_isa_automatic() noexcept;
+
+// One calibration measurement: how fast `isa` ran `work` in `size_class` (G elements/s, single thread).
+struct CalibrationEntry {
+  Work work;
+  SizeClass size_class;
+  Isa isa;
+  double g_elements_per_second;
+};
+// Runs the calibration of both size classes now (again, if it ran before) and returns every measurement;
+// the choice is then the fastest path per work and class. Takes the memory class's 0.1-0.3 s.
+std::vector<CalibrationEntry> calibrate();
+
+// The measurements behind the current choice (empty for a class not calibrated yet).
+std::vector<CalibrationEntry> calibration();
+
+// The data caches of this CPU, bytes per instance (0 where unknown), and where the sizes came from:
+// "cpuid" (leaf 4 on Intel, 0x8000001D on AMD), "sysconf", "sysfs" (/sys/devices/system/cpu/cpu0/cache)
+// or "none", tried in that order.
+struct CacheSizes {
+  std::size_t l1d = 0, l2 = 0, l3 = 0;
+  std::string_view source = "none";
+};
+const CacheSizes& cache_sizes() noexcept;
 
 // Elements per parallel task (default 65536). Must be a positive multiple of 64; otherwise
 // std::invalid_argument naming "elements". Calls below two tasks' worth of elements run on the calling thread.
 void set_grain_size(std::size_t elements);
 std::size_t grain_size() noexcept;
 
-// Outputs of at least this many bytes (default 16 MiB, about where input and output stop fitting in a
-// last-level cache) are written with streaming (non-temporal) stores, which skip reading the output's
-// cache lines first and leave the caches to the input. 0 streams always, SIZE_MAX never.
+// Outputs of at least this many bytes are written with streaming (non-temporal) stores, which skip reading
+// the output's cache lines first and leave the caches to the input. The default is half the last-level
+// cache (cache_sizes().l3 / 2, where input and output together stop fitting in it; 16 MiB where the size is
+// unknown). 0 streams always, SIZE_MAX never. The threshold is also the line between the size classes.
 void set_stream_threshold(std::size_t bytes) noexcept;
 std::size_t stream_threshold() noexcept;
 
