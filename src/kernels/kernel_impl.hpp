@@ -53,21 +53,27 @@ struct Block4 {
   U64 w0, w1, w2, w3;  // the block's four words, in the low halves
 };
 
+// The round keys of Philox4x32-Rounds, broadcast to every lane, once per call: the rounds then xor them
+// from memory (a folded load) instead of computing and broadcasting each key in every batch.
+template <int Rounds>
+struct RoundKeys {
+  U64 k0[Rounds], k1[Rounds];
+  explicit RoundKeys(PhiloxKey key) noexcept {
+    std::uint32_t a = key[0], b = key[1];
+    for (int r = 0; r < Rounds; ++r, a += kPhiloxW0, b += kPhiloxW1) k0[r] = U64(std::uint64_t{a}), k1[r] = U64(std::uint64_t{b});
+  }
+};
+
 // Philox4x32-Rounds over kW counters at once: counter i = {c0[i], c1[i], c2, c3} (low halves).
 template <int Rounds>
-inline Block4 philox_batch(U64 c0, U64 c1, std::uint32_t c2, std::uint32_t c3, PhiloxKey key) noexcept {
+inline Block4 philox_batch(U64 c0, U64 c1, std::uint32_t c2, std::uint32_t c3, const RoundKeys<Rounds>& keys) noexcept {
   U64 x0 = c0, x1 = c1, x2(std::uint64_t{c2}), x3(std::uint64_t{c3});
-  std::uint32_t k0 = key[0], k1 = key[1];
   for (int r = 0; r < Rounds; ++r) {
-    if (r > 0) {
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
     const U64 p0 = mul_lo32<Arch>(x0, kPhiloxM0);
     const U64 p1 = mul_lo32<Arch>(x2, kPhiloxM1);
-    x0 = (p1 >> 32) ^ x1 ^ U64(std::uint64_t{k0});
+    x0 = (p1 >> 32) ^ x1 ^ keys.k0[r];
     x1 = p1;
-    x2 = (p0 >> 32) ^ x3 ^ U64(std::uint64_t{k1});
+    x2 = (p0 >> 32) ^ x3 ^ keys.k1[r];
     x3 = p0;
   }
   return {x0, x1, x2, x3};
@@ -94,7 +100,7 @@ struct NoHook {
 // Writes the 128 keep bits of groups [group, group + kW) to out[2k], out[2k + 1]; 0 < t < 2^32.
 // hook() runs after each plane step (the pipelined forward pass applies a slice of the previous batch there).
 template <int Rounds, class Hook = NoHook>
-inline void keep_groups(std::uint64_t* out, std::uint64_t group, PhiloxKey key, std::uint32_t t,
+inline void keep_groups(std::uint64_t* out, std::uint64_t group, const RoundKeys<Rounds>& key, std::uint32_t t,
                         const Hook& hook = {}) noexcept {
   U64 c0, c1;
   counter_words(group, c0, c1);
@@ -133,8 +139,8 @@ template <int Rounds>
 void philox_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
                    std::uint32_t t) noexcept {
   static_assert(kW <= kMaxGroupsPerBatch);
-  const PhiloxKey key = philox_key(seed);
-  for (std::size_t g = 0; g < count; g += kW) keep_groups<Rounds>(out + 2 * g, g_first + g, key, t);
+  const RoundKeys<Rounds> keys(philox_key(seed));
+  for (std::size_t g = 0; g < count; g += kW) keep_groups<Rounds>(out + 2 * g, g_first + g, keys, t);
 }
 
 void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
@@ -189,37 +195,112 @@ inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexc
   }
 }
 
+// ---- Keep lanes from mask bits ---------------------------------------------------------------------------
+// for_each_masked_batch hands each batch's keep lanes to a body as a `keep` value that pick(keep, a, b)
+// (per lane: keep ? a : b) and keep_or_zero(keep, a) (keep ? a : +0.0) understand. Its form is the cheapest
+// per path: a k-mask on AVX-512; on AVX2 a lane mask loaded from a table indexed by the batch's mask bits
+// (a load instead of the broadcast, and and compare that computing it takes, which competed with Philox for
+// the vector pipes in the fused pass); a lane mask computed from the bits on SSE2.
+
+template <class T>
+inline xsimd::batch<T, Arch> pick(const xsimd::batch_bool<T, Arch>& keep, xsimd::batch<T, Arch> a,
+                                  xsimd::batch<T, Arch> b) noexcept {
+  return xsimd::select(keep, a, b);
+}
+template <class T>
+inline xsimd::batch<T, Arch> keep_or_zero(const xsimd::batch_bool<T, Arch>& keep, xsimd::batch<T, Arch> a) noexcept {
+  return xsimd::select(keep, a, xsimd::batch<T, Arch>(T(0)));  // AVX-512: one zero-masking move
+}
+
+// AVX2: the lane masks of every pattern of one batch's bits (8 floats: 256 x 32 bytes; 4 doubles: 16 x 32).
+template <class T>
+struct KeepTable {
+  static constexpr std::size_t kLanes = 32 / sizeof(T), kPatterns = std::size_t{1} << kLanes;
+  using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  alignas(64) UInt lanes[kPatterns][kLanes];
+  constexpr KeepTable() noexcept : lanes{} {
+    for (std::size_t b = 0; b < kPatterns; ++b)
+      for (std::size_t k = 0; k < kLanes; ++k) lanes[b][k] = (b >> k) & 1u ? ~UInt{0} : UInt{0};
+  }
+};
+template <class T>
+inline constexpr KeepTable<T> kKeepTable{};
+
+struct TableKeep {  // an AVX2 lane mask (all ones: keep)
+  __m256i lanes;
+};
+template <class T>
+inline xsimd::batch<T, Arch> pick(TableKeep keep, xsimd::batch<T, Arch> a, xsimd::batch<T, Arch> b) noexcept {
+  if constexpr (sizeof(T) == 4)
+    return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(keep.lanes));
+  else
+    return _mm256_blendv_pd(b, a, _mm256_castsi256_pd(keep.lanes));
+}
+template <class T>
+inline xsimd::batch<T, Arch> keep_or_zero(TableKeep keep, xsimd::batch<T, Arch> a) noexcept {
+  if constexpr (sizeof(T) == 4)
+    return _mm256_and_ps(a, _mm256_castsi256_ps(keep.lanes));
+  else
+    return _mm256_and_pd(a, _mm256_castsi256_pd(keep.lanes));
+}
+
+// The keep lanes of one batch of T from its L mask bits (bit k = lane k), as a lane mask.
+template <class T>
+struct LaneKeep {
+  using F = xsimd::batch<T, Arch>;
+  using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  using U = xsimd::batch<UInt, Arch>;
+  static constexpr std::size_t L = F::size;
+  U lane_bits;
+  LaneKeep() noexcept {
+    alignas(64) UInt values[L];
+    for (std::size_t k = 0; k < L; ++k) values[k] = UInt{1} << k;
+    lane_bits = U::load_aligned(values);
+  }
+  xsimd::batch_bool<T, Arch> operator()(std::uint64_t bits) const noexcept {
+    if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+      return xsimd::batch_bool<T, Arch>(static_cast<typename xsimd::batch_bool<T, Arch>::register_type>(bits));
+    } else {
+      const U keep = xsimd::select((U(static_cast<UInt>(bits)) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
+      return xsimd::batch_bool<T, Arch>(static_cast<typename F::register_type>(xsimd::bitwise_cast<F>(keep)));
+    }
+  }
+};
+
+// Calls body(i, keep) for each batch of the whole 64-element words of mask (i: first element). The body is
+// taken by value: a body that captures its pointers and constants by value keeps them in registers, where
+// by reference they were reloaded after every store (vector stores may alias anything).
+template <class T, class Body>
+inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, Body body) noexcept {
+  if constexpr (std::is_same_v<Arch, xsimd::avx2>) {
+    // Each batch's bits index the table: a byte of the word (floats) or half a byte (doubles).
+    constexpr std::size_t L = KeepTable<T>::kLanes;
+    const auto& table = kKeepTable<T>.lanes;
+    for (std::size_t w = 0; w < n / 64; ++w) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(mask + w);  // little-endian: byte k = bits 8k..
+      for (std::size_t k = 0; k < 64; k += L) {
+        const unsigned pattern = L == 8 ? bytes[k / 8] : (bytes[k / 8] >> (k % 8)) & 0xFu;
+        body(64 * w + k, TableKeep{_mm256_load_si256(reinterpret_cast<const __m256i*>(table[pattern]))});
+      }
+    }
+  } else {
+    const LaneKeep<T> lanes;
+    constexpr std::size_t L = LaneKeep<T>::L;
+    for (std::size_t w = 0; w < n / 64; ++w) {
+      const std::uint64_t m = mask[w];
+      for (std::size_t k = 0; k < 64; k += L) body(64 * w + k, lanes((m >> k) & ((std::uint64_t{1} << L) - 1)));
+    }
+  }
+}
+
 // y = mask ? x * scale : +0.0 over `words` whole mask words; Stream: streaming stores (y aligned to the batch).
 template <class T, bool Stream>
 inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T scale) noexcept {
   using F = xsimd::batch<T, Arch>;
-  using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  using U = xsimd::batch<UInt, Arch>;
-  constexpr std::size_t L = F::size;
-  static_assert(64 % L == 0);
-  alignas(64) UInt lane_bit_values[L];
-  for (std::size_t k = 0; k < L; ++k) lane_bit_values[k] = UInt{1} << k;
-  const U lane_bits = U::load_aligned(lane_bit_values);
   const F s(scale);
-  for (std::size_t w = 0; w < words; ++w) {
-    const std::uint64_t m = mask[w];
-    const T* xw = x + 64 * w;
-    T* yw = y + 64 * w;
-    for (std::size_t k = 0; k < 64; k += L) {
-      const auto bits = static_cast<UInt>((m >> k) & ((std::uint64_t{1} << L) - 1));
-      const F v = F::load_unaligned(xw + k);
-      F r;
-      if constexpr (std::is_same_v<Arch, xsimd::avx512bw> && sizeof(T) == 4) {
-        r = _mm512_maskz_mul_ps(static_cast<__mmask16>(bits), v, s);  // dropped lanes: +0.0
-      } else if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
-        r = _mm512_maskz_mul_pd(static_cast<__mmask8>(bits), v, s);
-      } else {
-        const U keep = xsimd::select((U(bits) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
-        r = (v * s) & xsimd::bitwise_cast<F>(keep);
-      }
-      store_out<Stream>(yw + k, r);
-    }
-  }
+  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
+    store_out<Stream>(y + i, keep_or_zero(keep, F::load_unaligned(x + i) * s));  // dropped lanes: +0.0
+  });
 }
 
 // Software pipelining over whole batches of kW groups from group g0 (Philox): while the keep bits of batch
@@ -228,7 +309,8 @@ inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t
 // instead of after it. Without this a pass at DRAM sizes cost the generator's time plus the memory's
 // (forward, 64 MiB, one Zen 4 core: 2.3 -> 3.0-3.3 G el/s; one or four words per step were no better).
 template <int Rounds, bool Stream, class Slice>
-void pipelined_batches(std::size_t batches, std::uint64_t g0, PhiloxKey key, std::uint32_t t, std::uint64_t* mask_out,
+void pipelined_batches(std::size_t batches, std::uint64_t g0, const RoundKeys<Rounds>& key, std::uint32_t t,
+                       std::uint64_t* mask_out,
                        const Slice& slice) noexcept {
   constexpr std::size_t kWords = 2 * kW, kSlice = 2;
   static_assert(kWords % kSlice == 0);
@@ -265,8 +347,9 @@ std::size_t run_pipelined(std::size_t n, std::uint64_t seed, std::uint64_t start
   const std::uint64_t g0 = start / kGroupLanes;
   auto run = [&](auto rounds) {
     with_store_mode(stream, y, [&](auto streaming) {
-      pipelined_batches<decltype(rounds)::value, decltype(streaming)::value>(batches, g0, key, t32, mask_out,
-                                                                             make_slice(streaming));
+      constexpr int R = decltype(rounds)::value;
+      pipelined_batches<R, decltype(streaming)::value>(batches, g0, RoundKeys<R>(key), t32, mask_out,
+                                                       make_slice(streaming));
     });
   };
   if (gen == Generator::philox4x32_7)
@@ -313,40 +396,6 @@ void apply_f64(const double* x, double* y, const std::uint64_t* mask, std::size_
 
 // ---- The dropout family ------------------------------------------------------------------------------
 
-// The keep lanes of one batch of T from its mask bits (bit k = lane k).
-template <class T>
-struct LaneKeep {
-  using F = xsimd::batch<T, Arch>;
-  using UInt = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  using U = xsimd::batch<UInt, Arch>;
-  static constexpr std::size_t L = F::size;
-  U lane_bits;
-  LaneKeep() noexcept {
-    alignas(64) UInt values[L];
-    for (std::size_t k = 0; k < L; ++k) values[k] = UInt{1} << k;
-    lane_bits = U::load_aligned(values);
-  }
-  xsimd::batch_bool<T, Arch> operator()(std::uint64_t bits) const noexcept {
-    if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
-      return xsimd::batch_bool<T, Arch>(static_cast<typename xsimd::batch_bool<T, Arch>::register_type>(bits));
-    } else {
-      const U keep = xsimd::select((U(static_cast<UInt>(bits)) & lane_bits) == lane_bits, U(~UInt{0}), U(UInt{0}));
-      return xsimd::batch_bool<T, Arch>(static_cast<typename F::register_type>(xsimd::bitwise_cast<F>(keep)));
-    }
-  }
-};
-
-// Calls body(i, keep) for each batch of the whole 64-element words of mask (i: first element).
-template <class T, class Body>
-inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, const Body& body) noexcept {
-  const LaneKeep<T> lanes;
-  constexpr std::size_t L = LaneKeep<T>::L;
-  for (std::size_t w = 0; w < n / 64; ++w) {
-    const std::uint64_t m = mask[w];
-    for (std::size_t k = 0; k < 64; k += L) body(64 * w + k, lanes((m >> k) & ((std::uint64_t{1} << L) - 1)));
-  }
-}
-
 // y = keep ? x * scale : +0.0 for a whole run of elements sharing one decision (channel dropout's planes).
 template <class T>
 void run_uniform(const T* x, T* y, std::size_t n, T scale, bool keep, bool stream) noexcept {
@@ -374,9 +423,9 @@ template <class T, bool Stream>
 inline void affine_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T a, T b, T c) noexcept {
   using F = xsimd::batch<T, Arch>;
   const F va(a), vb(b), vc(c);
-  for_each_masked_batch<T>(mask, 64 * words, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
     const F ax = va * F::load_unaligned(x + i);
-    store_out<Stream>(y + i, xsimd::select(keep, ax + vb, vc));
+    store_out<Stream>(y + i, pick(keep, ax + vb, vc));
   });
 }
 
@@ -425,7 +474,7 @@ inline void bias_add_words(const T* x, const T* bias, std::size_t cols, std::siz
   constexpr std::size_t L = F::size;
   const F s(scale);
   std::size_t col = col0;  // bias column of element i
-  for_each_masked_batch<T>(mask, 64 * words, [&](std::size_t i, xsimd::batch_bool<T, Arch> keep) {
+  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) mutable {
     F b;
     if (col + L <= cols) {
       b = F::load_unaligned(bias + col);
@@ -437,7 +486,7 @@ inline void bias_add_words(const T* x, const T* bias, std::size_t cols, std::siz
     col += L;
     if (col >= cols) col %= cols;
     const F biased = F::load_unaligned(x + i) + b;
-    const F dropped = xsimd::select(keep, biased * s, F(T(0)));
+    const F dropped = keep_or_zero(keep, biased * s);
     store_out<Stream>(y + i, F::load_unaligned(residual + i) + dropped);
   });
 }
@@ -531,9 +580,9 @@ inline Block4 gaussian_blocks(std::uint64_t first, U64 offsets, std::uint64_t se
   const U64 b = U64(first) + offsets;
   const U64 lo = b & U64(0xFFFFFFFFull), hi = b >> 32;
   if constexpr (Gen == Generator::philox4x32_10) {
-    return philox_batch<10>(lo, hi, 0, kDomainGaussian, philox_key(seed));
+    return philox_batch<10>(lo, hi, 0, kDomainGaussian, RoundKeys<10>(philox_key(seed)));
   } else if constexpr (Gen == Generator::philox4x32_7) {
-    return philox_batch<7>(lo, hi, 0, kDomainGaussian, philox_key(seed));
+    return philox_batch<7>(lo, hi, 0, kDomainGaussian, RoundKeys<7>(philox_key(seed)));
   } else {  // ARS-5: the reference's blocks (the AES kernels make keep bits, not raw blocks)
     alignas(64) std::uint64_t l[kW], h[kW], w[4][kW];
     lo.store_aligned(l), hi.store_aligned(h);
