@@ -93,6 +93,16 @@ TEST_CASE("calibration measures every SIMD path for every work kind and chooses 
   CHECK(chosen_isa(Work::gaussian, SizeClass::memory) == chosen_isa(Work::gaussian, SizeClass::cache));
 }
 
+TEST_CASE("SIMDROP_CALIBRATE=0 skips the measurement and runs the widest path", "[runtime][env]") {
+  // ctest runs this case with SIMDROP_CALIBRATE=0 (tests/CMakeLists.txt); without it there is nothing to check.
+  const char* v = std::getenv("SIMDROP_CALIBRATE");
+  if (v == nullptr || std::string(v) != "0" || std::getenv("SIMDROP_ISA") != nullptr) return;
+  for (Work w : kAllWork)
+    for (SizeClass c : {SizeClass::cache, SizeClass::memory}) CHECK(chosen_isa(w, c) == supported_isas().back());
+  CHECK(calibration().empty());
+  CHECK(calibrate().empty());
+}
+
 TEST_CASE("set_isa forces every kind of work and set_isa_automatic ends it", "[runtime]") {
   for (Isa isa : supported_isas()) {
     {
