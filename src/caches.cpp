@@ -29,7 +29,7 @@ CacheSizes from_cpuid() {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, cx = 0, d = 0;
   for (unsigned leaf : {0x4u, 0x8000001Du}) {
-    if (__get_cpuid_max(leaf & 0x80000000u, nullptr) < leaf) continue;
+    if (static_cast<unsigned>(__get_cpuid_max(leaf & 0x80000000u, nullptr)) < leaf) continue;
     for (unsigned sub = 0; sub < 16; ++sub) {
       __cpuid_count(leaf, sub, a, b, cx, d);
       const unsigned type = a & 0x1F, level = (a >> 5) & 0x7;
