@@ -117,6 +117,13 @@ void calibrate_locked(SizeClass c) {
   g_measured[index_of(c)] = std::move(measured);
 }
 
+// Both classes' measurements; caller holds g_calibration_mutex.
+std::vector<CalibrationEntry> measured_locked() {
+  std::vector<CalibrationEntry> all = g_measured[0];
+  all.insert(all.end(), g_measured[1].begin(), g_measured[1].end());
+  return all;
+}
+
 const KernelTable& choice(Work w, SizeClass c) {
   const KernelTable* table = g_choice[index_of(w)][index_of(c)].load(std::memory_order_acquire);
   if (table != nullptr) return *table;
@@ -230,16 +237,12 @@ std::vector<CalibrationEntry> calibrate() {
   std::lock_guard<std::mutex> lock(detail::g_calibration_mutex);
   detail::calibrate_locked(SizeClass::cache);
   detail::calibrate_locked(SizeClass::memory);
-  std::vector<CalibrationEntry> all = detail::g_measured[0];
-  all.insert(all.end(), detail::g_measured[1].begin(), detail::g_measured[1].end());
-  return all;
+  return detail::measured_locked();
 }
 
 std::vector<CalibrationEntry> calibration() {
   std::lock_guard<std::mutex> lock(detail::g_calibration_mutex);
-  std::vector<CalibrationEntry> all = detail::g_measured[0];
-  all.insert(all.end(), detail::g_measured[1].begin(), detail::g_measured[1].end());
-  return all;
+  return detail::measured_locked();
 }
 
 std::string_view version() noexcept { return SIMDROP_VERSION; }
