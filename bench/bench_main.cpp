@@ -1,6 +1,9 @@
 // simdrop_bench: every op x implementation x dtype x size x p x threads, named
 // <op>/<impl>/<dtype>/n:<elements>/p:<percent>/threads:<T> (mask has no dtype part).
 //
+// At start it runs simdrop's path calibration once and records it, the resulting choices, the caches and
+// the sizes in the JSON context (add_context).
+//
 // Own flags (the rest go to Google Benchmark, and override the profile's defaults):
 //   --profile=quick|full   which grid and which default repetitions (default quick)
 //   --include_broken       also register a deliberately wrong kernel (for the validation test)
@@ -13,11 +16,14 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +48,7 @@ struct Impl {
   Factory<float> f32;
   Factory<double> f64;
   bool parallel;  // runs on oneTBB (or PyTorch's pool): swept over threads
+  std::optional<Isa> path = {};  // simdrop_<isa>: the ISA path forced, registered only for the paths table
 };
 
 // simdrop: the core ops and the family's.
@@ -67,6 +74,9 @@ std::vector<Impl> implementations(bool include_broken) {
 #if SIMDROP_BENCH_WITH_TORCH
   impls.push_back({"torch", make_torch<float>, make_torch<double>, true});
 #endif
+  for (Isa isa : supported_isas())
+    if (isa != Isa::scalar)
+      impls.push_back({"simdrop_" + std::string(isa_name(isa)), make_simdrop<float>, make_simdrop<double>, true, isa});
   if (include_broken) impls.push_back({"broken_keep_all", make_broken_keep_all<float>, make_broken_keep_all<double>, false});
   return impls;
 }
@@ -77,29 +87,70 @@ bool has_op(const Impl& impl, Op op) {
   return impl.f32(op, w).has_value();
 }
 
+// A case prepared and validated: its buffers, the implementation's run and the validation's result (error
+// empty when the output was right).
+template <class T>
+struct Ready {
+  explicit Ready(const Case& c) : w(c.n, c.p_percent / 100.0, c.threads) {}
+  Workload<T> w;
+  std::optional<Prepared> prepared;
+  Check check;
+  std::string error;
+};
+
+// The case Google Benchmark runs now. It calls run_case again for each trial iteration count and each
+// repetition of a case: the buffers, the preparation (copy's choice of way, for one) and the validation are
+// done on the first call and kept for the case's later calls; the previous case's buffers are freed first.
+// The input is made and the output checked on every thread; the preparation and the run before the check on the
+// case's threads.
+template <class T>
+Ready<T>& ready(const Case& c, const Factory<T>& factory) {
+  static std::string last_name;
+  static std::shared_ptr<void> last;  // a Ready<T>; the name says which T
+  const std::string name = c.name();
+  if (last && last_name == name) return *std::static_pointer_cast<Ready<T>>(last);
+  last.reset();
+  auto r = std::make_shared<Ready<T>>(c);
+  {
+    tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
+    r->prepared = factory(c.op, r->w);
+    if (!r->prepared) {
+      r->error = "no such op for this implementation";
+    } else {
+      // A forced path (simdrop_<isa>) holds for this run as for the timing; the label says which ran.
+      const ScopedIsa forced(c.path);
+      if (c.path) r->prepared->label += "; path " + std::string(isa_name(forced_isa().value_or(Isa::scalar)));
+      r->prepared->run();
+    }
+  }
+  // Validate the run's output before timing (on every thread): a broken kernel never posts a number.
+  if (r->prepared) {
+    r->check = r->prepared->check();
+    if (!r->check.error.empty()) r->error = "validation failed: " + r->check.error;
+  }
+  last_name = name;
+  last = r;
+  return *r;
+}
+
 template <class T>
 void run_case(benchmark::State& state, const Case c, const Factory<T> factory) {
+  Ready<T>& r = ready(c, factory);
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
-  Workload<T> w(c.n, c.p_percent / 100.0, c.threads);
-  std::optional<Prepared> prepared = factory(c.op, w);
-  if (!prepared) {
-    state.SkipWithError("no such op for this implementation");
+  if (!r.error.empty()) {
+    state.SkipWithError(r.error.c_str());
     return;
   }
-  // Validate before timing: a broken kernel never posts a number.
-  prepared->run();
-  const Check check = prepared->check();
-  if (!check.error.empty()) {
-    state.SkipWithError(("validation failed: " + check.error).c_str());
-    return;
-  }
+  const Prepared& prepared = *r.prepared;
+  const Check& check = r.check;
+  const ScopedIsa forced(c.path);
   for (auto _ : state) {
-    prepared->run();
+    prepared.run();
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * prepared->bytes_per_iteration));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * prepared.bytes_per_iteration));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * c.n));
-  state.counters["mask_bytes_per_element"] = prepared->mask_bytes_per_element;
+  state.counters["mask_bytes_per_element"] = prepared.mask_bytes_per_element;
   if (check.has_stats) {
     state.counters["keep_fraction"] = check.keep_fraction;
     state.counters["keep_z"] = check.keep_z;
@@ -109,22 +160,7 @@ void run_case(benchmark::State& state, const Case c, const Factory<T> factory) {
       state.counters["var_z"] = check.var_z;
     }
   }
-  state.SetLabel(prepared->label);
-}
-
-// Cache sizes as the CPU reports them (bytes; 0 where unknown).
-struct Caches {
-  std::size_t l1d = 0, l2 = 0, l3 = 0;
-};
-Caches caches() {
-  Caches c;
-  for (const auto& info : benchmark::CPUInfo::Get().caches) {
-    const auto size = static_cast<std::size_t>(info.size);
-    if (info.level == 1 && info.type != "Instruction") c.l1d = size;
-    if (info.level == 2) c.l2 = size;
-    if (info.level == 3) c.l3 = size;
-  }
-  return c;
+  state.SetLabel(prepared.label);
 }
 
 std::vector<int> thread_counts() {
@@ -135,28 +171,43 @@ std::vector<int> thread_counts() {
   return t;
 }
 
-struct Grid {
-  std::vector<std::size_t> bytes_per_array;  // sizes, as bytes of one fp32 array
-  std::vector<int> p_percent;
-  std::vector<int> threads;
+// The sizes of the grid, as bytes of one fp32 array, from the caches simdrop detects (cache_sizes(); where
+// a size is unknown: L1d 32 KiB, L2 512 KiB, L3 32 MiB).
+struct Sizes {
+  std::size_t in_cache = 0;        // the largest 4 KiB x 4^k whose input and output both fit in L2
+  std::size_t dram = 0;            // the smallest power of two of at least 4 x L3, at most 256 MiB
+  std::vector<std::size_t> curve;  // dram / 4^k down to where both arrays fit in L1d (6 sizes at least, >= 4 KiB)
+  std::vector<std::size_t> grid;   // the full profile's: 4 KiB .. 256 MiB by 4, and dram
 };
+constexpr std::size_t kLargestArray = std::size_t{256} << 20;
 
-// quick: one in-cache and one DRAM size, p = 30% for every op x impl, p = 10/50/90% for simdrop and
-// copy, threads 1 and all; the scaling sweep adds every thread count at the DRAM size; the family at
-// p = 30%.
-// full: sizes 4 KiB .. 256 MiB (x4), p = 10/30/50/90%, every thread count.
+Sizes grid_sizes() {
+  const CacheSizes& c = cache_sizes();
+  const std::size_t l1d = c.l1d ? c.l1d : (32u << 10), l2 = c.l2 ? c.l2 : (512u << 10), l3 = c.l3 ? c.l3 : (32u << 20);
+  Sizes s;
+  for (std::size_t b = 4u << 10; b <= kLargestArray; b *= 4) {
+    s.grid.push_back(b);
+    if (2 * b <= l2 || s.in_cache == 0) s.in_cache = b;
+  }
+  s.dram = 1u << 20;
+  while (s.dram < 4 * l3 && s.dram < kLargestArray) s.dram *= 2;
+  if (std::find(s.grid.begin(), s.grid.end(), s.dram) == s.grid.end()) s.grid.push_back(s.dram);
+  for (std::size_t b = s.dram; b >= (4u << 10); b /= 4) {
+    s.curve.push_back(b);
+    if (2 * b <= l1d && s.curve.size() >= 6) break;
+  }
+  return s;
+}
+
+// quick: one in-cache and one DRAM size, p = 30% for every op x impl at threads 1 and all, p = 10/50/90% for
+// simdrop at 1 thread (the report's table by p); the family at p = 30%, threads 1 and all.
+// full: sizes 4 KiB .. 256 MiB (x4) and the DRAM size, p = 10/30/50/90%, every thread count.
+// Both: the ISA paths (simdrop_<isa>: mask, forward and backward_mask at both sizes, threads 1 and all, each
+// right after the default's case), the scaling sweep (forward at the DRAM size over every thread count) and
+// the bandwidth curve (forward of simdrop, copy and Eigen at the curve's sizes, 1 thread), each fp32, p = 30%.
 std::vector<std::string> register_all(const std::string& profile, bool include_broken) {
-  const Caches cache = caches();
-  const std::size_t l2 = cache.l2 ? cache.l2 : (512u << 10), l3 = cache.l3 ? cache.l3 : (32u << 20);
-  std::vector<std::size_t> all_sizes;
-  for (std::size_t b = 4u << 10; b <= (256u << 20); b *= 4) all_sizes.push_back(b);
-  // In cache: the largest size whose input and output both fit in L2. DRAM: the smallest whose input and
-  // output together are at least 4 x L3, and at least 64 MiB.
-  std::size_t in_cache = all_sizes.front(), dram = all_sizes.back();
-  for (std::size_t b : all_sizes)
-    if (2 * b <= l2) in_cache = b;
-  for (auto it = all_sizes.rbegin(); it != all_sizes.rend(); ++it)
-    if (2 * *it >= 4 * l3 && *it >= (64u << 20)) dram = *it;
+  const Sizes size = grid_sizes();
+  const std::size_t in_cache = size.in_cache, dram = size.dram;
   const auto threads = thread_counts();
   const std::vector<int> single = {1};
   const std::vector<int> ends = threads.size() > 1 ? std::vector<int>{1, threads.back()} : single;
@@ -167,7 +218,7 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
     if (op == Op::mask && dt == Dtype::f64) return;  // mask has no dtype
     if (impl.name == "copy" && p != 30) return;       // the floor does not depend on p: one per size
     const std::size_t n = bytes / (dt == Dtype::f32 ? 4 : 8);
-    Case c{op, impl.name, dt, n, p, t};
+    Case c{op, impl.name, dt, n, p, t, impl.path};
     const std::string name = c.name();
     if (!registered.insert(name).second) return;
     benchmark::internal::Benchmark* b =
@@ -178,20 +229,33 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
   const auto& ops = kCoreOps;
   const Dtype dtypes[] = {Dtype::f32, Dtype::f64};
   const auto impls = implementations(include_broken);
+  // The ISA paths side by side: simdrop_<isa> for mask, forward and backward_mask at both sizes, fp32, p = 30%,
+  // threads 1 and all, each registered (so run) right after the default's same case: seconds apart, so that the
+  // machine's drift does not come between them.
+  auto add_with_paths = [&](const Impl& impl, Op op, Dtype dt, std::size_t bytes, int p, int t) {
+    add(impl, op, dt, bytes, p, t);
+    const bool path_op = op == Op::mask || op == Op::forward || op == Op::backward_mask;
+    if (impl.name == "simdrop" && path_op && dt == Dtype::f32 && p == 30 && (bytes == in_cache || bytes == dram) &&
+        std::find(ends.begin(), ends.end(), t) != ends.end())
+      for (const Impl& path : impls)
+        if (path.path) add(path, op, dt, bytes, p, t);
+  };
   for (const Impl& impl : impls) {
-    const bool fast = impl.name == "simdrop" || impl.name == "copy";
+    if (impl.path) continue;
     if (profile == "quick") {
       for (Op op : ops)
         for (Dtype dt : dtypes)
-          for (std::size_t bytes : {in_cache, dram})
-            for (int p : fast ? std::vector<int>{10, 30, 50, 90} : std::vector<int>{30})
-              for (int t : impl.parallel ? ends : single) add(impl, op, dt, bytes, p, t);
+          for (std::size_t bytes : {in_cache, dram}) {
+            for (int t : impl.parallel ? ends : single) add_with_paths(impl, op, dt, bytes, 30, t);
+            if (impl.name == "simdrop")
+              for (int p : {10, 50, 90}) add(impl, op, dt, bytes, p, 1);
+          }
     } else {
       for (Op op : ops)
         for (Dtype dt : dtypes)
-          for (std::size_t bytes : all_sizes)
+          for (std::size_t bytes : size.grid)
             for (int p : {10, 30, 50, 90})
-              for (int t : impl.parallel ? threads : single) add(impl, op, dt, bytes, p, t);
+              for (int t : impl.parallel ? threads : single) add_with_paths(impl, op, dt, bytes, p, t);
     }
   }
   // The dropout family: simdrop against its composition, PyTorch and copy; fp64 for simdrop and copy only.
@@ -206,16 +270,20 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
           for (std::size_t bytes : {in_cache, dram})
             for (int t : ends) add(impl, op, dt, bytes, 30, t);
         } else {
-          for (std::size_t bytes : all_sizes)
+          for (std::size_t bytes : size.grid)
             for (int p : {10, 30, 50, 90})
               for (int t : threads) add(impl, op, dt, bytes, p, t);
         }
       }
   }
-  // The scaling sweep: forward of simdrop, copy and torch at the DRAM size over every thread count.
-  for (const Impl& impl : impls)
+  for (const Impl& impl : impls) {
+    // The scaling sweep: forward of simdrop, copy and torch at the DRAM size over every thread count.
     if (impl.name == "simdrop" || impl.name == "copy" || impl.name == "torch")
       for (int t : threads) add(impl, Op::forward, Dtype::f32, dram, 30, t);
+    // The bandwidth curve: forward of simdrop, copy and Eigen from L1 to beyond L3, 1 thread.
+    if (impl.name == "simdrop" || impl.name == "copy" || impl.name == "eigen")
+      for (std::size_t bytes : size.curve) add(impl, Op::forward, Dtype::f32, bytes, 30, 1);
+  }
   return {registered.begin(), registered.end()};
 }
 
@@ -226,13 +294,46 @@ std::string cpu_model() {
   return "unknown";
 }
 
-void add_context(const std::string& profile) {
-  const Caches c = caches();
+// simdrop's path calibration, run once at start: every measurement and how long it took.
+struct Calibration {
+  std::vector<CalibrationEntry> entries;
+  double seconds = 0;
+};
+Calibration run_calibration() {
+  const auto t0 = std::chrono::steady_clock::now();
+  Calibration c;
+  c.entries = calibrate();
+  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return c;
+}
+
+// "work/class/isa=G el/s;..." (3 significant digits), in calibrate()'s order.
+std::string calibration_text(const std::vector<CalibrationEntry>& entries) {
+  std::ostringstream s;
+  s.precision(3);
+  for (const CalibrationEntry& e : entries)
+    s << (s.tellp() > 0 ? ";" : "") << work_name(e.work) << '/' << size_class_name(e.size_class) << '/'
+      << isa_name(e.isa) << '=' << e.g_elements_per_second;
+  return s.str();
+}
+
+void add_context(const std::string& profile, const Calibration& calibration) {
+  const CacheSizes& c = cache_sizes();
+  const Sizes size = grid_sizes();
   benchmark::AddCustomContext("simdrop_version", std::string(version()));
   benchmark::AddCustomContext("simdrop_isa", std::string(isa_name(active_isa())));
   std::string isas;
   for (Isa isa : supported_isas()) isas += (isas.empty() ? "" : ",") + std::string(isa_name(isa));
   benchmark::AddCustomContext("simdrop_supported_isas", isas);
+  benchmark::AddCustomContext("simdrop_calibration", calibration_text(calibration.entries));
+  benchmark::AddCustomContext("simdrop_calibration_seconds", std::to_string(calibration.seconds));
+  // The path each kind of work runs on in each size class (the plain `simdrop` rows' paths).
+  for (Work work : {Work::mask, Work::fused, Work::apply, Work::gaussian})
+    for (SizeClass size_class : {SizeClass::cache, SizeClass::memory})
+      benchmark::AddCustomContext(
+          "simdrop_choice_" + std::string(work_name(work)) + "_" + std::string(size_class_name(size_class)),
+          std::string(isa_name(chosen_isa(work, size_class))));
+  benchmark::AddCustomContext("stream_threshold_bytes", std::to_string(stream_threshold()));
   benchmark::AddCustomContext("tbb_max_threads", std::to_string(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("tbb_version", TBB_VERSION_STRING);
   benchmark::AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." +
@@ -250,6 +351,10 @@ void add_context(const std::string& profile) {
   benchmark::AddCustomContext("l1d_bytes", std::to_string(c.l1d));
   benchmark::AddCustomContext("l2_bytes", std::to_string(c.l2));
   benchmark::AddCustomContext("l3_bytes", std::to_string(c.l3));
+  benchmark::AddCustomContext("cache_source", std::string(c.source));
+  // Bytes of one fp32 array (fp64 cases have half the elements) in the in-cache and DRAM cases.
+  benchmark::AddCustomContext("size_in_cache_bytes", std::to_string(size.in_cache));
+  benchmark::AddCustomContext("size_dram_bytes", std::to_string(size.dram));
   benchmark::AddCustomContext("profile", profile);
   benchmark::AddCustomContext("grain_size", std::to_string(grain_size()));
 }
@@ -277,8 +382,10 @@ int main(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
-  // The profile's defaults come first, so that the user's own flags (later) override them.
-  defaults = profile == "quick" ? std::vector<std::string>{"--benchmark_repetitions=3", "--benchmark_min_time=0.05",
+  const Calibration calibration = run_calibration();
+  // The profile's defaults come first, so that the user's own flags (later) override them. 5 repetitions at
+  // least: a two-sided Mann-Whitney test of two benchmarks needs 5 a side to be able to reach p < 0.05.
+  defaults = profile == "quick" ? std::vector<std::string>{"--benchmark_repetitions=5", "--benchmark_min_time=0.05",
                                                              "--benchmark_display_aggregates_only=true"}
                                 : std::vector<std::string>{"--benchmark_repetitions=9", "--benchmark_min_time=0.1",
                                                              "--benchmark_display_aggregates_only=true"};
@@ -292,7 +399,7 @@ int main(int argc, char** argv) {
     if (std::strncmp(args[i], "--benchmark_filter=", 19) == 0) filter = args[i] + 19;
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
-  add_context(profile);
+  add_context(profile, calibration);
   ProgressReporter progress(count_selected(names, filter));
   benchmark::RunSpecifiedBenchmarks(&progress);
   benchmark::Shutdown();

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <simdrop/runtime.hpp>
+
 namespace simdrop::bench {
 
 // The core ops, then the dropout family's forward passes (simdrop/family.hpp).
@@ -40,6 +42,7 @@ struct Case {
   std::size_t n;
   int p_percent;
   int threads;
+  std::optional<Isa> path;  // simdrop's ISA path, forced while the case runs; empty: the library's choice
   std::string name() const;
 };
 
@@ -58,8 +61,13 @@ struct AlignedAllocator {
 template <class T>
 using Buffer = std::vector<T, AlignedAllocator<T>>;
 
-// The buffers of one case: the input (x, or dy for the backward ops) holds nonzero values in
-// +-[0.125, 2], so a zero output means a dropped element.
+// The input values of n elements (x, or dy for the backward ops): nonzero, in +-[0.125, 2], so a zero output
+// means a dropped element; element i's value does not depend on n. Made in parallel (on every thread the
+// caller's oneTBB arena allows), and shared: the inputs of the last two sizes are kept for the cases after.
+template <class T>
+std::shared_ptr<const Buffer<T>> input_values(std::size_t n);
+
+// The buffers of one case: the input (input_values(n), read-only) and the output.
 template <class T>
 struct Workload {
   Workload(std::size_t n, double p, int threads);
@@ -68,7 +76,9 @@ struct Workload {
   int threads;
   T scale;
   std::uint64_t seed = 0x5EED;
-  Buffer<T> in, out;
+  std::shared_ptr<const Buffer<T>> input;
+  const Buffer<T>& in;  // *input
+  Buffer<T> out;
   // Bias-dropout-residual's other inputs, made by prepare_residual() (values like `in`'s).
   Buffer<T> residual, bias;
   void prepare_residual();
@@ -97,8 +107,9 @@ struct Prepared {
 template <class T>
 Check check_dropout(const Workload<T>& w, const T* out);
 Check check_keep_count(std::size_t kept, std::size_t n, double p);
+// The floor's output, exactly: out[i] == in[i] * factor, or in[i] + residual[i] where residual is not null.
 template <class T>
-Check check_copy(const Workload<T>& w, const T* out);
+Check check_floor(const Workload<T>& w, const T* out, T factor, const T* residual);
 // The family: structure exact (whole planes / columns, the formula's values within 4 ulp), keep counts
 // within 6 sd; Gaussian: the mean and variance of y / x within 6 sd of 1 and p / (1 - p).
 template <class T>

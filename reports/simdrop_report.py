@@ -34,13 +34,27 @@ FAMILY_WHAT = {"channel": "channel dropout (nchw, planes of 1024 elements, 64 ch
                "alpha": "alpha dropout",
                "gaussian": "Gaussian dropout",
                "bias_dropout_add": "bias-dropout-residual (rows of 1024; floor: y = x + residual)"}
-IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", "copy", "composed", "torch", "eigen",
-              "naive"]
+# simdrop's SIMD paths, slowest first; "simdrop_<path>" is simdrop with that path forced (the paths table).
+ISA_PATHS = ["scalar", "sse2", "avx2", "avx512"]
+# The kinds of work (runtime.hpp's Work) the library chooses a path for, and the kind each op of the paths
+# table is.
+WORKS = ["mask", "fused", "apply", "gaussian"]
+PATH_OPS = {"mask": "mask", "forward": "fused", "backward_mask": "apply"}
+IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", *(f"simdrop_{i}" for i in ISA_PATHS),
+              "copy", "composed", "torch", "eigen", "naive"]
 BASELINES = ["naive", "eigen", "torch"]
 COLORS = {"simdrop": "tab:blue", "simdrop_philox7": "tab:orange", "simdrop_ars5": "tab:brown",
           "simdrop_unfused": "tab:cyan", "copy": "black", "torch": "tab:red", "composed": "tab:olive",
           "eigen": "tab:green", "naive": "tab:purple"}
 ALPHA = 0.05
+# Roofline targets: op -> (whether it draws a keep bit per element, the most its time may be over its floor).
+# The floor is copy's time (same op, n, dtype, threads); for an op that draws a bit per element it is the larger
+# of that and the time of mask/simdrop (same n, p and threads: a mask's time does not depend on the dtype).
+ROOFLINE = {"forward": (True, 1.1), "backward_regen": (True, 1.1), "alpha": (True, 1.1),
+            "bias_dropout_add": (True, 1.1), "backward_mask": (False, 1.1), "channel": (False, 1.15),
+            "shared": (False, 1.15)}
+# Fallbacks for runs whose context lacks them (bytes).
+DEFAULT_STREAM_THRESHOLD = 16 << 20
 
 
 class InputError(Exception):
@@ -115,6 +129,13 @@ class Run:
         except (TypeError, ValueError):
             return default
 
+    def ctx_float(self, name):
+        """The context's number `name`, or None where it is missing or not a number."""
+        try:
+            return float(self.context[name])
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def max_threads(self):
         return max((k[5] for k in self.samples), default=1)
 
@@ -122,11 +143,16 @@ class Run:
         return sorted({k[3] for k in self.samples if k[0] == op and k[2] == dtype})
 
     def in_cache_and_dram(self, op, dtype):
-        """(in-cache n, DRAM n): the largest size whose two arrays fit in L2, and the largest size."""
+        """(in-cache n, DRAM n) of op and dtype, (None, None) where it has no results: the sizes the bench
+        names in its context (size_in_cache_bytes, size_dram_bytes: bytes of one fp32 array), where it ran
+        them; else the largest size whose two arrays fit in L2, and the largest size."""
         sizes = self.sizes(op, dtype)
         if not sizes:
             return None, None
         width = 4 if dtype in ("f32", "-") else 8
+        named = [self.ctx_int(k) // width for k in ("size_in_cache_bytes", "size_dram_bytes")]
+        if all(n in sizes for n in named):
+            return named[0], named[1]
         l2 = self.ctx_int("l2_bytes", 1 << 20) or (1 << 20)
         fitting = [n for n in sizes if 2 * n * width <= l2]
         return (fitting[-1] if fitting else sizes[0]), sizes[-1]
@@ -144,6 +170,74 @@ def copy_key(key):
     """The copy benchmark that key is read against: same op, dtype, size and threads (copy runs at p:30)."""
     op, _, dtype, n, _, threads = key
     return (op, "copy", dtype, n, 30, threads)
+
+
+def is_path_impl(impl):
+    """Whether impl is simdrop with one ISA path forced (simdrop_<path>): shown only in the paths table."""
+    return impl in {f"simdrop_{i}" for i in ISA_PATHS}
+
+
+def roofline(run, key):
+    """(time / floor, target) of a benchmark of simdrop (see ROOFLINE), or None where its op has no target or a
+    time it needs is missing."""
+    op, _, dtype, n, p, threads = key
+    if op not in ROOFLINE:
+        return None
+    draws, target = ROOFLINE[op]
+    rates = [run.median(key), run.median(copy_key(key))]
+    if draws:
+        rates.append(run.median(("mask", "simdrop", "-", n, p, threads)))
+    if not all(rates):
+        return None
+    return min(rates[1:]) / rates[0], target
+
+
+def roofline_cell(value):
+    """A roofline for a table: "1.02 (<= 1.1)", or "**1.32 (over 1.1)**"; "n/a" for None."""
+    if value is None:
+        return "n/a"
+    v, target = value
+    return f"{v:.2f} (<= {target:g})" if v <= target else f"**{v:.2f} (over {target:g})**"
+
+
+def default_path(run, op, dtype, n):
+    """(path, work, size class) that the default simdrop ran op on at n elements, from the run's context
+    (simdrop_choice_<work>_<class>; the class is memory where the output, the bit mask for `mask`, is at
+    least stream_threshold_bytes), or None where op has no kind of work or the context does not say."""
+    work = PATH_OPS.get(op)
+    if work is None:
+        return None
+    out_bytes = size_bytes(n, dtype)
+    size_class = "memory" if out_bytes >= run.ctx_int("stream_threshold_bytes", DEFAULT_STREAM_THRESHOLD) \
+        else "cache"
+    path = run.context.get(f"simdrop_choice_{work}_{size_class}")
+    return (path, work, size_class) if path else None
+
+
+def parse_calibration(text):
+    """{(work, size class): {path: G el/s}} from the context's "work/class/path=value;..."; bad items are left out."""
+    out = defaultdict(dict)
+    for item in (text or "").split(";"):
+        name, _, value = item.partition("=")
+        parts = name.split("/")
+        try:
+            if len(parts) == 3:
+                out[(parts[0], parts[1])][parts[2]] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def where_arrays_live(array_bytes, run):
+    """The level that holds the input and output arrays (2 x array_bytes) of a run's machine: "L1", "L2", "L3"
+    or "DRAM" ("?" where its caches are unknown)."""
+    caches = [(name, run.ctx_int(key)) for name, key in (("L1", "l1d_bytes"), ("L2", "l2_bytes"), ("L3", "l3_bytes"))]
+    if not any(b for _, b in caches):
+        return "?"
+    for name, b in caches:
+        if b and 2 * array_bytes <= b:
+            return name
+    return "DRAM"
 
 
 # -------------------------------------------------------------------------------------------- statistics
@@ -228,7 +322,13 @@ def ratio(a, b, digits=3):
 def size_label(n, dtype):
     if dtype == "-":  # the mask op: elements, then the bit mask's bytes
         return f"{n:,} elements"
-    b = n * (4 if dtype == "f32" else 8)
+    return bytes_label(n * (4 if dtype == "f32" else 8))
+
+
+def bytes_label(b):
+    """b bytes as "256 KiB", "1.5 MiB", "100 B"; "unknown" for 0."""
+    if not b:
+        return "unknown"
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if b >= scale:
             return f"{b / scale:g} {unit}"
@@ -268,8 +368,10 @@ class Report:
                 ("MHz", lambda r: str(r.context.get("mhz_per_cpu", "?"))),
                 ("ISA path used", lambda r: r.context.get("simdrop_isa", "?")),
                 ("ISA paths supported", lambda r: r.context.get("simdrop_supported_isas", "?")),
-                ("Caches L1d / L2 / L3", lambda r: " / ".join(f"{r.ctx_int(k) // 1024} KiB"
-                                                              for k in ("l1d_bytes", "l2_bytes", "l3_bytes"))),
+                ("Caches L1d / L2 / L3 (where from)", self.caches),
+                ("Arrays (bytes of one, fp32)", self.array_sizes),
+                ("Path calibration", lambda r: "n/a" if r.ctx_float("simdrop_calibration_seconds") is None
+                 else f"{r.ctx_float('simdrop_calibration_seconds'):.2f} s at start"),
                 ("Copy bandwidth (DRAM, all threads)", self.copy_bandwidth),
                 ("Copy bandwidth (DRAM, 1 thread)", lambda r: self.copy_bandwidth(r, 1)),
                 ("Compiler", lambda r: r.context.get("compiler", "?")),
@@ -284,6 +386,52 @@ class Report:
         self.w("|---|" + "---|" * len(self.runs))
         for title, f in rows:
             self.w(f"| {title} | " + " | ".join(f(r) for r in self.runs) + " |")
+        self.w()
+        for run in self.runs:
+            self.calibration_table(run)
+
+    @staticmethod
+    def caches(run):
+        """ "32 KiB / 512 KiB / 32 MiB (cpuid)": each size, "unknown" where 0, and the source where the run says."""
+        sizes = " / ".join(bytes_label(run.ctx_int(k)) for k in ("l1d_bytes", "l2_bytes", "l3_bytes"))
+        source = run.context.get("cache_source")
+        return f"{sizes} ({source})" if source else sizes
+
+    @staticmethod
+    def array_sizes(run):
+        """The in-cache and DRAM sizes and where the DRAM arrays live against the L3."""
+        cache_n, dram_n = run.in_cache_and_dram("forward", "f32")
+        if dram_n is None:
+            return "n/a"
+        dram, l3 = size_bytes(dram_n, "f32"), run.ctx_int("l3_bytes")
+        if not l3:
+            where = "L3 unknown"
+        elif dram >= 4 * l3:
+            where = f"{dram / l3:g}x the L3: in DRAM"
+        else:
+            where = (f"only {dram / l3:g}x the L3 ({bytes_label(l3)}; 256 MiB is the largest size): "
+                     "partly served from the L3")
+        return f"in cache {size_label(cache_n, 'f32')}; DRAM {size_label(dram_n, 'f32')} ({where})"
+
+    def calibration_table(self, run):
+        """The path calibration the run made at start: G el/s of each path per kind of work and size class, and
+        the path chosen for it (simdrop_choice_<work>_<class>)."""
+        table = parse_calibration(run.context.get("simdrop_calibration"))
+        if not table:
+            return
+        paths = [i for i in ISA_PATHS if any(i in v for v in table.values())]
+        self.w(f"Path calibration{f' of {run.label}' if len(self.runs) > 1 else ''} (G elements/s of each path, "
+               "1 thread, as simdrop measured it at start; the default runs each kind of work on the chosen path):")
+        self.w()
+        self.w("| work | size class | " + " | ".join(paths) + " | chosen |")
+        self.w("|---|---|" + "---|" * (len(paths) + 1))
+        for work in WORKS:
+            for size_class in ("cache", "memory"):
+                measured = table.get((work, size_class), {})
+                chosen = run.context.get(f"simdrop_choice_{work}_{size_class}")
+                if measured or chosen:
+                    cells = [f"{measured[i]:.3g}" if i in measured else "-" for i in paths]
+                    self.w(f"| {work} | {size_class} | " + " | ".join(cells) + f" | {chosen or '?'} |")
         self.w()
 
     @staticmethod
@@ -334,7 +482,11 @@ class Report:
         self.w("Medians of the repetitions, fp32, p = 0.3. G el/s = 10^9 elements per second. "
                "\"x naive\" etc. is the speed-up of the row over that implementation "
                "(naive and Eigen are single-threaded; PyTorch at the row's threads); \"/ copy\" is the row's "
-               "time over copy's time for the same bytes and threads (1.0 = the cost of moving the bytes).")
+               "time over copy's time for the same bytes and threads (1.0 = the cost of moving the bytes; the copy "
+               "row names the fastest way of writing them, in cache / DRAM). \"roofline\" (simdrop's row) is its "
+               "time over its floor: copy's time, and for ops that draw a keep bit per element the larger of that "
+               "and mask generation's time (mask/simdrop, same n, p and threads); beside it the target, "
+               "**bold** where the row is over it.")
         self.w()
         for op in OPS:
             cache_n, dram_n = run.in_cache_and_dram(op, "f32" if op != "mask" else "-")
@@ -342,14 +494,16 @@ class Report:
                 continue
             dtype = "f32" if op != "mask" else "-"
             for threads in sorted({1, run.max_threads()}):
-                impls = impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, p=30, threads=threads)})
+                impls = impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, p=30, threads=threads)
+                                     if not is_path_impl(k[1])})
                 if not impls:
                     continue
                 self.w(f"### {op}, {threads} thread{'s' if threads > 1 else ''}")
                 self.w()
                 self.w(f"| impl | G el/s in cache ({size_label(cache_n, dtype)}) | G el/s DRAM ({size_label(dram_n, dtype)}) "
-                       "| x naive (cache / DRAM) | x eigen | x torch | / copy (cache / DRAM) | mask bytes/el |")
-                self.w("|---|---|---|---|---|---|---|---|")
+                       "| x naive (cache / DRAM) | x eigen | x torch | / copy (cache / DRAM) "
+                       "| roofline (cache / DRAM) | mask bytes/el |")
+                self.w("|---|---|---|---|---|---|---|---|---|")
                 for impl in impls:
                     kc, kd = (op, impl, dtype, cache_n, 30, threads), (op, impl, dtype, dram_n, 30, threads)
                     vc, vd = run.median(kc), run.median(kd)
@@ -363,8 +517,26 @@ class Report:
                     td = ratio(cd, vd) if vd else "n/a"
                     entries = run.counters.get(kd) or run.counters.get(kc) or [{}]
                     mb = entries[0].get("mask_bytes_per_element", "n/a")
-                    self.w(f"| {impl} | {g(vc)} | {g(vd)} | " + " | ".join(cells) + f" | {tc} / {td} | {mb} |")
+                    self.w(f"| {self.impl_cell(run, kc, kd)} | {g(vc)} | {g(vd)} | " + " | ".join(cells)
+                           + f" | {tc} / {td} | {self.roofline_cells(run, kc, kd)} | {mb} |")
                 self.w()
+
+    @staticmethod
+    def impl_cell(run, kc, kd):
+        """The impl of keys kc (in cache) and kd (DRAM); for copy with the way that won each (its label)."""
+        impl = kc[1]
+        if impl != "copy":
+            return impl
+        return f"copy ({run.labels.get(kc) or '?'} / {run.labels.get(kd) or '?'})"
+
+    @staticmethod
+    def roofline_cells(run, kc, kd):
+        """ "cache / DRAM" rooflines of simdrop's keys kc and kd; empty for other impls."""
+        if kc[1] != "simdrop":
+            return ""
+        if kc[0] not in ROOFLINE:
+            return "no target"
+        return f"{roofline_cell(roofline(run, kc))} / {roofline_cell(roofline(run, kd))}"
 
     def p_table(self):
         run = self.runs[0]
@@ -379,6 +551,8 @@ class Report:
         for op in OPS:
             for dtype in ("f32", "f64", "-"):
                 for n in sorted({k[3] for k in keys if k[0] == op and k[2] == dtype}):
+                    if len({k[4] for k in keys if k[0] == op and k[2] == dtype and k[3] == n}) < 2:
+                        continue  # a size run at one p only (the bandwidth curve's)
                     cells = []
                     for p in ps:
                         k = (op, "simdrop", dtype, n, p, 1)
@@ -393,7 +567,7 @@ class Report:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
         for ax, op in zip(axes.flat, OPS):
             dtype = "f32" if op != "mask" else "-"
-            for impl in impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, threads=1)}):
+            for impl in impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, threads=1) if not is_path_impl(k[1])}):
                 pts = sorted((k[3], run.median(k)) for k in run.keys(op=op, impl=impl, dtype=dtype, threads=1,
                                                                       p=30))
                 if pts:
@@ -474,7 +648,7 @@ class Report:
 
     def scaling_picture(self):
         run, plt = self.runs[0], self.plt
-        keys = [k for k in run.samples if k[0] == "forward" and k[2] == "f32" and k[4] == 30]
+        keys = [k for k in run.samples if k[0] == "forward" and k[2] == "f32" and k[4] == 30 and not is_path_impl(k[1])]
         if not keys:
             return
         n = max(k[3] for k in keys)
@@ -514,7 +688,7 @@ class Report:
         per_impl = {}
         for op in ("forward", "backward_regen"):
             for k, entries in run.counters.items():
-                if k[0] == op and k[2] == "f32" and k[1] != "copy":
+                if k[0] == op and k[2] == "f32" and k[1] != "copy" and not is_path_impl(k[1]):
                     per_impl[f"{k[1]} ({'regenerated' if op == 'backward_regen' else 'stored'})"] = \
                         entries[0].get("mask_bytes_per_element", 0)
         if not per_impl:
@@ -569,14 +743,16 @@ class Report:
                "memory per step, each parallel, simdrop's own mask and dropout where the composition has a dropout "
                "step; Gaussian: std::normal_distribution) and PyTorch, medians, p = 0.3. \"x composed\" and "
                "\"x torch\" are simdrop's speed-up; \"/ copy\" is the row's time over the floor's (the same "
-               "bytes moved; for bias-dropout-residual y = x + residual).")
+               "bytes moved; for bias-dropout-residual y = x + residual); \"roofline\" as in the summary (alpha "
+               "and bias-dropout-residual draw a bit per element, channel and time-shared dropout a bit per plane "
+               "or column; Gaussian dropout has no target; fp64 rows have no mask of their n).")
         self.w()
         for threads in sorted({1, run.max_threads()}):
             self.w(f"### {threads} thread{'s' if threads > 1 else ''}")
             self.w()
             self.w("| op | impl | dtype | G el/s in cache | G el/s DRAM | x composed (cache / DRAM) "
-                   "| x torch (cache / DRAM) | / copy (cache / DRAM) |")
-            self.w("|---|---|---|---|---|---|---|---|")
+                   "| x torch (cache / DRAM) | / copy (cache / DRAM) | roofline (cache / DRAM) |")
+            self.w("|---|---|---|---|---|---|---|---|---|")
             for op in ops:
                 for dtype in ("f32", "f64"):
                     cache_n, dram_n = run.in_cache_and_dram(op, dtype)
@@ -599,7 +775,7 @@ class Report:
                         tc = ratio(cc, vc) if vc else "n/a"
                         td = ratio(cd, vd) if vd else "n/a"
                         self.w(f"| {op} | {impl} | {dtype} | {g(vc)} | {g(vd)} | " + " | ".join(cells)
-                               + f" | {tc} / {td} |")
+                               + f" | {tc} / {td} | {self.roofline_cells(run, kc, kd)} |")
             self.w()
         # Validation of every family benchmark (structure exact; keep counts and the Gaussian noise's moments
         # as z-scores; failures are listed with the other errors in the expectation section).
@@ -648,6 +824,94 @@ class Report:
         axes[0].set_ylabel("time / time of copy (1.0 = the floor)")
         axes[0].legend(fontsize=8)
         self.picture(fig, "family.png", "The dropout family: time relative to copy")
+
+    def isa_paths(self):
+        """The ISA paths table: simdrop_<path> (one path forced) against the default, which runs each kind of
+        work on the path its calibration chose; a default over 10% slower than the fastest path is marked."""
+        run = self.runs[0]
+        paths = [i for i in ISA_PATHS if run.keys(impl=f"simdrop_{i}")]
+        if not paths:
+            return
+        self.w("## ISA paths side by side")
+        self.w()
+        self.w("G elements/s (medians), fp32, p = 0.3, of simdrop with each SIMD path forced (`set_isa`) and of the "
+               "default (`simdrop`), whose path per kind of work and size class comes from the calibration at "
+               "start (its choice and class from the run's context). A default that takes over 1.1x the time of "
+               "the fastest path is **marked**, with the p-value of a two-sided Mann-Whitney test of the two; "
+               "where that path is the default's own, the difference is the machine's drift between the two "
+               "benchmarks, which run minutes apart.")
+        self.w()
+        self.w("| op | size | threads | " + " | ".join(paths) + " | default | default's path (work, class) | verdict |")
+        self.w("|---|---|---|" + "---|" * (len(paths) + 3))
+        for op in PATH_OPS:
+            dtype = "-" if op == "mask" else "f32"
+            cache_n, dram_n = run.in_cache_and_dram(op, dtype)
+            for n, where in ((cache_n, "in cache"), (dram_n, "DRAM")):
+                for threads in sorted({1, run.max_threads()}):
+                    rates = {i: run.samples.get((op, f"simdrop_{i}", dtype, n, 30, threads), []) for i in paths}
+                    if n is None or not any(rates.values()):
+                        continue
+                    default = run.samples.get((op, "simdrop", dtype, n, 30, threads), [])
+                    choice = default_path(run, op, dtype, n)
+                    chosen = f"{choice[0]} ({choice[1]}, {choice[2]})" if choice else "?"
+                    self.w(f"| {op} | {where} ({size_label(n, dtype)}) | {threads} | "
+                           + " | ".join(g(statistics.median(rates[i]) if rates[i] else None) for i in paths)
+                           + f" | {g(statistics.median(default) if default else None)} | {chosen} | "
+                           + path_verdict(default, rates, choice[0] if choice else None) + " |")
+        self.w()
+
+    def bandwidth_curve(self):
+        """Forward of copy, simdrop and Eigen (fp32, p = 0.3, 1 thread) by size: G el/s and GB/s with the caches
+        marked, and a table naming where the arrays live and copy's fastest way at each size."""
+        run, plt = self.runs[0], self.plt
+        curves = {}
+        for impl in ("copy", "simdrop", "eigen"):
+            keys = sorted(run.keys(op="forward", impl=impl, dtype="f32", p=30, threads=1), key=lambda k: k[3])
+            if keys:
+                curves[impl] = keys
+        if len(curves.get("copy", [])) < 2:
+            return
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.8))
+        for impl, keys in curves.items():
+            xs = [size_bytes(k[3], "f32") for k in keys]
+            style = dict(marker="o", label=impl, color=COLORS.get(impl), linestyle="--" if impl == "copy" else "-")
+            a1.plot(xs, [run.median(k) / 1e9 for k in keys], **style)
+            a2.plot(xs, [statistics.median(run.bytes[k]) / 1e9 for k in keys], **style)
+        for k in curves["copy"]:
+            a1.annotate(run.labels.get(k, ""), (size_bytes(k[3], "f32"), run.median(k) / 1e9), fontsize=7,
+                        textcoords="offset points", xytext=(0, 6), ha="center")
+        for ax, unit in ((a1, "G elements/s"), (a2, "GB/s (every byte read and written)")):
+            self.mark_caches(ax, run)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.xaxis.set_major_formatter(self.plt.FuncFormatter(lambda b, _: bytes_label(int(b))))
+            ax.set_xlabel("bytes per array")
+            ax.set_ylabel(unit)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(0, 0.3))
+        a1.set_title("forward, fp32, p = 0.3, 1 thread (copy's way named)")
+        a2.set_title("bandwidth")
+        fig.tight_layout()
+        self.w("## Copy bandwidth by size")
+        self.w()
+        self.picture(fig, "bandwidth_by_size.png", "Copy bandwidth by size: forward of copy, simdrop and Eigen, "
+                     "caches marked")
+        self.w("Forward, fp32, p = 0.3, 1 thread. \"arrays in\" is the level that holds the input and the output "
+               "together; \"copy's way\" is the fastest way of writing the floor's bytes at that size (plain stores, "
+               "memcpy or streaming stores of 128/256/512 bits, timed in turn at the start of each case).")
+        self.w()
+        self.w("| bytes per array | arrays in | copy G el/s | copy GB/s | copy's way | simdrop G el/s "
+               "| simdrop / copy (time) | eigen G el/s |")
+        self.w("|---|---|---|---|---|---|---|---|")
+        for k in curves["copy"]:
+            n = k[3]
+            v_copy = run.median(k)
+            v_sd = run.median(("forward", "simdrop", "f32", n, 30, 1))
+            v_eigen = run.median(("forward", "eigen", "f32", n, 30, 1))
+            self.w(f"| {size_label(n, 'f32')} | {where_arrays_live(size_bytes(n, 'f32'), run)} | {g(v_copy)} "
+                   f"| {statistics.median(run.bytes[k]) / 1e9:.3g} | {run.labels.get(k) or '?'} | {g(v_sd)} "
+                   f"| {ratio(v_copy, v_sd)} | {g(v_eigen)} |")
+        self.w()
 
     def spread_table(self):
         run = self.runs[0]
@@ -716,18 +980,36 @@ class Report:
         self.headline()
         self.machine()
         self.summary_tables()
+        self.isa_paths()
         self.p_table()
         self.throughput_pictures()
         self.speedup_picture()
         self.relative_to_copy_picture()
         self.scaling_picture()
         self.mask_memory_picture()
+        self.bandwidth_curve()
         self.family()
         self.expectation()
         self.spread_table()
         self.comparison()
         with open(os.path.join(self.out, "report.md"), "w", encoding="utf-8") as f:
             f.write("\n".join(self.lines) + "\n")
+
+
+def path_verdict(default, paths, chosen):
+    """How the default compares with the fastest forced path, from their repetitions' rates (default: a list;
+    paths: {path: list}; chosen: the default's path or None): marked where the default takes over 1.1x the fastest
+    path's time (medians), with the Mann-Whitney p-value of the two, and said to be drift between the two
+    benchmarks where the fastest path is the default's own."""
+    medians = {i: statistics.median(v) for i, v in paths.items() if v}
+    if not default or not medians:
+        return "n/a"
+    best = max(medians, key=medians.get)
+    slower = medians[best] / statistics.median(default)
+    if slower <= 1.1:
+        return "default is fastest" if slower <= 1 else f"default within 10% of {best} ({slower:.2f}x its time)"
+    why = "its own path: drift between the two benchmarks, " if best == chosen else ""
+    return f"**default takes {slower:.2f}x the time of {best}** ({why}p = {mann_whitney_p(default, paths[best]):.2g})"
 
 
 def size_bytes(n, dtype):

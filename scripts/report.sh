@@ -3,7 +3,7 @@
 # CPU and writes a report (tables and pictures) to reports/runs/<hostname>-<UTC date-time>/.
 #
 #   ./scripts/report.sh [--full] [--no-torch] [--out DIR]
-#     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the ~3-minute quick profile
+#     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the quick profile (3-5 minutes)
 #     --no-torch  leave PyTorch out (skips installing libtorch-dev, about 1 GiB)
 #     --out DIR   where the report goes
 set -euo pipefail

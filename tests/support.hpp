@@ -14,21 +14,7 @@
 namespace simdrop::test {
 
 // Forces an ISA path for a scope; restores the forced path before it (or the automatic choice) after.
-class IsaScope {
- public:
-  explicit IsaScope(Isa isa) : saved_(forced_isa()) { set_isa(isa); }
-  ~IsaScope() {
-    if (saved_)
-      set_isa(*saved_);
-    else
-      set_isa_automatic();
-  }
-  IsaScope(const IsaScope&) = delete;
-  IsaScope& operator=(const IsaScope&) = delete;
-
- private:
-  std::optional<Isa> saved_;
-};
+using IsaScope = ScopedIsa;
 
 // Sets a size-valued runtime control for a scope and restores it after.
 template <std::size_t (*Get)() noexcept, void (*Set)(std::size_t)>

@@ -1,6 +1,6 @@
 #include "baselines/copy.hpp"
 
-#include <emmintrin.h>
+#include <immintrin.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -8,46 +8,82 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace simdrop::bench {
 namespace {
 
-// Plain scaled copy, cloned per ISA (the CPU picks at load time).
-__attribute__((target_clones("default", "avx2", "avx512f"))) void scale_plain(const float* x, float* y,
-                                                                                 std::size_t n, float s) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
-}
-__attribute__((target_clones("default", "avx2", "avx512f"))) void scale_plain(const double* x, double* y,
-                                                                                 std::size_t n, double s) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
-}
-
-// y = a + b, cloned per ISA like scale_plain.
-__attribute__((target_clones("default", "avx2", "avx512f"))) void add_plain(const float* a, const float* b, float* y,
-                                                                               std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
-}
-__attribute__((target_clones("default", "avx2", "avx512f"))) void add_plain(const double* a, const double* b,
-                                                                               double* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
-}
-
-// Streaming (non-temporal) stores, 16 bytes at a time: y must be 16-byte aligned.
+// y = x * s (r null) or y = x + r over [0, n): the loop every way below starts from. Inlined into its
+// callers, so it is compiled for each caller's target.
 template <class T>
-void scale_stream(const T* x, T* y, std::size_t n, T s) {
-  constexpr std::size_t kLanes = 16 / sizeof(T);
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    if constexpr (sizeof(T) == 4)
-      _mm_stream_ps(y + i, _mm_mul_ps(_mm_loadu_ps(x + i), _mm_set1_ps(s)));
-    else
-      _mm_stream_pd(y + i, _mm_mul_pd(_mm_loadu_pd(x + i), _mm_set1_pd(s)));
-  }
-  for (; i < n; ++i) y[i] = x[i] * s;
-  _mm_sfence();
+[[gnu::always_inline]] inline void plain_loop(const T* x, const T* r, T* y, std::size_t n, T s) {
+  if (r)
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] + r[i];
+  else
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
+}
+
+// plain_loop vectorised by the compiler, cloned per ISA (the CPU picks the clone at load time).
+__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const float* x, const float* r, float* y,
+                                                                        std::size_t n, float s) {
+  plain_loop(x, r, y, n, s);
+}
+__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const double* x, const double* r, double* y,
+                                                                        std::size_t n, double s) {
+  plain_loop(x, r, y, n, s);
+}
+
+// x's bytes, unscaled: the same bytes as y = x * s, moved by the C library.
+template <class T>
+void copy_bytes(const T* x, const T*, T* y, std::size_t n, T) {
+  std::memcpy(y, x, n * sizeof(T));
+}
+
+// The streaming ways, one namespace per store width (stream_stores.inc says what each defines).
+#pragma GCC push_options
+#pragma GCC target("sse2")
+namespace stream128 {
+constexpr std::size_t kVectorBytes = 16;
+#include "baselines/stream_stores.inc"
+}  // namespace stream128
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx")
+namespace stream256 {
+constexpr std::size_t kVectorBytes = 32;
+#include "baselines/stream_stores.inc"
+}  // namespace stream256
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace stream512 {
+constexpr std::size_t kVectorBytes = 64;
+#include "baselines/stream_stores.inc"
+}  // namespace stream512
+#pragma GCC pop_options
+
+// One way to write the floor's output: kernel(x, r, y, n, s) writes y = x * s (r null) or y = x + r.
+template <class T>
+struct Way {
+  const char* name;
+  void (*kernel)(const T* x, const T* r, T* y, std::size_t n, T s);
+  bool scales;  // false: copies x unscaled, a floor of y = x * s only
+};
+
+// The ways this CPU can run, for the sum (adds) or for the scaled copy.
+template <class T>
+std::vector<Way<T>> ways(bool adds) {
+  std::vector<Way<T>> out = {{"plain", plain, true}};
+  if (!adds) out.push_back({"memcpy", copy_bytes<T>, false});
+  out.push_back({"stream128", stream128::stream<T>, true});
+  if (__builtin_cpu_supports("avx")) out.push_back({"stream256", stream256::stream<T>, true});
+  if (__builtin_cpu_supports("avx512f")) out.push_back({"stream512", stream512::stream<T>, true});
+  return out;
 }
 
 // Runs f(begin, end) over the same blocks simdrop uses (grain_size() elements, serial below two).
@@ -60,20 +96,19 @@ void over_blocks(std::size_t n, const F& f) {
   });
 }
 
-// Median-free quick choice: the faster of two variants over a few runs each.
-template <class A, class B>
-bool first_is_faster(const A& a, const B& b) {
+// The index of the fastest of `runs`: they run in turn, `rounds` times over, and each one's best time counts
+// (so that a slow moment of the machine falls on every candidate alike). 0 for a single candidate.
+std::size_t fastest(const std::vector<std::function<void()>>& runs, int rounds = 3) {
   using clock = std::chrono::steady_clock;
-  auto best = [](const auto& f) {
-    auto fastest = clock::duration::max();
-    for (int r = 0; r < 5; ++r) {
+  if (runs.size() < 2) return 0;
+  std::vector<clock::duration> best(runs.size(), clock::duration::max());
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto t0 = clock::now();
-      f();
-      fastest = std::min(fastest, clock::now() - t0);
+      runs[i]();
+      best[i] = std::min(best[i], clock::now() - t0);
     }
-    return fastest;
-  };
-  return best(a) <= best(b);
+  return static_cast<std::size_t>(std::min_element(best.begin(), best.end()) - best.begin());
 }
 
 }  // namespace
@@ -87,38 +122,24 @@ std::optional<Prepared> make_copy(Op op, Workload<T>& w) {
                         std::fill(words->begin() + b, words->begin() + e, 0x5555555555555555ull);
                       });
                     },
-                    [] { return Check{}; }, w.n / 8.0, 0.0, "writes the mask's bytes"};
+                    [] { return Check{}; }, w.n / 8.0, 0.0, "plain"};
   }
-  if (op == Op::bias_dropout_add) {
-    // Two inputs, one output: the floor is y = x + residual.
-    w.prepare_residual();
-    return Prepared{[&w] {
-                      over_blocks(w.n, [&](std::size_t b, std::size_t e) {
-                        add_plain(w.in.data() + b, w.residual.data() + b, w.out.data() + b, e - b);
-                      });
-                    },
-                    [&w] {
-                      for (std::size_t i = 0; i < w.n; ++i)
-                        if (w.out[i] != w.in[i] + w.residual[i])
-                          return Check{"element " + std::to_string(i) + ": not x + residual"};
-                      return Check{};
-                    },
-                    3.0 * w.n * sizeof(T), 0.0, "y = x + residual, plain stores"};
-  }
-  auto plain = [&w] {
-    over_blocks(w.n, [&](std::size_t b, std::size_t e) { scale_plain(w.in.data() + b, w.out.data() + b, e - b, w.scale); });
-  };
-  auto stream = [&w] {
-    over_blocks(w.n, [&](std::size_t b, std::size_t e) { scale_stream(w.in.data() + b, w.out.data() + b, e - b, w.scale); });
-  };
-  const bool use_plain = first_is_faster(plain, stream);
-  Prepared prepared{nullptr, [&w] { return check_copy(w, w.out.data()); }, 2.0 * w.n * sizeof(T), 0.0,
-                    use_plain ? "plain stores" : "streaming stores"};
-  if (use_plain)
-    prepared.run = plain;
-  else
-    prepared.run = stream;
-  return prepared;
+  // bias_dropout_add reads two inputs and writes one: its floor is y = x + residual.
+  const bool adds = op == Op::bias_dropout_add;
+  if (adds) w.prepare_residual();
+  const T* residual = adds ? w.residual.data() : nullptr;
+  const std::vector<Way<T>> candidates = ways<T>(adds);
+  std::vector<std::function<void()>> runs;
+  for (const Way<T>& way : candidates)
+    runs.push_back([&w, residual, kernel = way.kernel] {
+      over_blocks(w.n, [&](std::size_t b, std::size_t e) {
+        kernel(w.in.data() + b, residual ? residual + b : nullptr, w.out.data() + b, e - b, w.scale);
+      });
+    });
+  const std::size_t best = fastest(runs);
+  const T factor = candidates[best].scales ? w.scale : T(1);
+  return Prepared{runs[best], [&w, factor, residual] { return check_floor(w, w.out.data(), factor, residual); },
+                  (adds ? 3.0 : 2.0) * w.n * sizeof(T), 0.0, candidates[best].name};
 }
 
 template std::optional<Prepared> make_copy(Op, Workload<float>&);

@@ -15,7 +15,8 @@ std::optional<Prepared> make_torch(Op op, Workload<T>& w) {
   torch::manual_seed(w.seed);
   const auto dtype = sizeof(T) == 4 ? torch::kFloat32 : torch::kFloat64;
   const auto options = torch::TensorOptions().dtype(dtype);
-  const torch::Tensor x = torch::from_blob(w.in.data(), {static_cast<std::int64_t>(w.n)}, options);
+  // The input is shared between cases and read-only: every op below reads x and writes new tensors.
+  const torch::Tensor x = torch::from_blob(const_cast<T*>(w.in.data()), {static_cast<std::int64_t>(w.n)}, options);
   auto result = std::make_shared<torch::Tensor>();
   auto check_out = [&w, result] { return check_dropout(w, result->template data_ptr<T>()); };
   auto family_check = [op, &w, result] { return check_family(op, w, result->template data_ptr<T>()); };

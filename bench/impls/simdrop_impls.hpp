@@ -1,6 +1,7 @@
 // simdrop through its public API: fused (`simdrop`; `simdrop_philox7` and `simdrop_ars5` with the
-// Philox4x32-7 and ARS-5 stream options) and as separate mask and apply passes (`simdrop_unfused`, to show what fusion buys), plus a
-// test-only wrong kernel (`broken_keep_all`) that the validation must reject.
+// Philox4x32-7 and ARS-5 stream options; `simdrop_<isa>` is make_simdrop with the harness forcing one ISA
+// path) and as separate mask and apply passes (`simdrop_unfused`, to show what fusion buys), plus a test-only
+// wrong kernel (`broken_keep_all`) that the validation must reject.
 #pragma once
 
 #include <simdrop/simdrop.hpp>

@@ -60,6 +60,28 @@ void set_isa(Isa isa);
 // Ends a forced path (set_isa or SIMDROP_ISA): the calibrated choice runs again.
 void set_isa_automatic() noexcept;
 
+// Forces `isa` (when one is given) for the object's lifetime, then restores what was forced before it, or
+// the calibrated choice. Throws as set_isa does.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(std::optional<Isa> isa) : active_(isa.has_value()), previous_(forced_isa()) {
+    if (active_) set_isa(*isa);
+  }
+  ~ScopedIsa() {
+    if (!active_) return;
+    if (previous_)
+      set_isa(*previous_);
+    else
+      set_isa_automatic();
+  }
+  ScopedIsa(const ScopedIsa&) = delete;
+  ScopedIsa& operator=(const ScopedIsa&) = delete;
+
+ private:
+  bool active_;
+  std::optional<Isa> previous_;
+};
+
 // One calibration measurement: how fast `isa` ran `work` in `size_class` (G elements/s, single thread).
 struct CalibrationEntry {
   Work work;

@@ -1,10 +1,13 @@
-"""simdrop_bench end to end: it lists every op x impl, runs a tiny selection, writes JSON with the
-counters and run context the report reads, and its validation rejects a deliberately wrong kernel.
+"""simdrop_bench end to end: it lists every op x impl (the forced ISA paths, the bandwidth curve and the sizes
+from the detected caches included), runs a tiny selection, writes JSON with the counters, labels and run context
+(calibration, choices, caches) the report reads, and its validation rejects a deliberately wrong kernel.
 
 Usage: python3 test_simdrop_bench.py PATH/TO/simdrop_bench  (ctest passes the path)
 """
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,10 +24,52 @@ FAMILY_OPS = ("channel", "shared", "alpha", "gaussian", "bias_dropout_add")
 for _op in FAMILY_OPS:
     OPS_IMPLS[_op] = {"simdrop", "composed", "copy"}
 TORCH_OPS = {"mask", "forward", "backward_mask", *FAMILY_OPS}
+# The ops simdrop_<path> (one ISA path forced) runs: one of each kind of work the library chooses a path for.
+PATH_OPS = {"mask", "forward", "backward_mask"}
+# The ways copy's floor may win with (its label), and the context's kinds of work and size classes.
+COPY_WAYS = {"plain", "memcpy", "stream128", "stream256", "stream512"}
+WORKS, SIZE_CLASSES = ("mask", "fused", "apply", "gaussian"), ("cache", "memory")
 
 
 def run(*args):
     return subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=600)
+
+
+def run_json(*args):
+    """(process, parsed --benchmark_out JSON) of a run with args."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "out.json")
+        proc = run(*args, "--benchmark_out=" + path, "--benchmark_out_format=json")
+        with open(path) as f:
+            return proc, json.load(f)
+
+
+@functools.lru_cache(maxsize=None)
+def context():
+    """The JSON context of a run (one tiny case)."""
+    proc, data = run_json("--benchmark_filter=^mask/simdrop/n:65536/p:30/threads:1/", "--benchmark_min_time=0.001",
+                          "--benchmark_repetitions=1")
+    assert proc.returncode == 0, proc.stderr
+    return data["context"]
+
+
+def simd_paths():
+    """The SIMD paths this CPU runs (scalar left out): simdrop_<path> is listed for each."""
+    return [p for p in context()["simdrop_supported_isas"].split(",") if p != "scalar"]
+
+
+def listed(*args):
+    """{(op, impl): [(dtype, n, p, threads)]} of --benchmark_list_tests."""
+    out = run("--benchmark_list_tests", *args)
+    assert out.returncode == 0, out.stderr
+    cases = {}
+    for name in out.stdout.split():
+        parts = name.split("/")
+        dtype = "-" if parts[0] == "mask" else parts[2]
+        fields = dict(f.split(":") for f in parts if ":" in f)
+        cases.setdefault((parts[0], parts[1]), []).append(
+            (dtype, int(fields["n"]), int(fields["p"]), int(fields["threads"])))
+    return cases
 
 
 class ListTests(unittest.TestCase):
@@ -49,12 +94,53 @@ class ListTests(unittest.TestCase):
                 self.assertIn(parts[2], ("f32", "f64"), n)
         self.assertNotIn("broken_keep_all", out.stdout)  # test-only kernel needs --include_broken
 
+    def test_forced_paths_are_listed(self):
+        cases = listed()
+        paths = simd_paths()
+        self.assertTrue(paths)
+        ctx = context()
+        sizes = {int(ctx["size_in_cache_bytes"]) // 4, int(ctx["size_dram_bytes"]) // 4}
+        threads = {1, int(ctx["tbb_max_threads"])}
+        for path in paths:
+            for op in PATH_OPS:
+                got = cases[(op, f"simdrop_{path}")]
+                # fp32 (or the mask's none), p = 30%, the in-cache and DRAM sizes, threads 1 and all.
+                self.assertEqual(set(got), {("-" if op == "mask" else "f32", n, 30, t) for n in sizes for t in threads})
+        self.assertNotIn(("forward", "simdrop_scalar"), cases)
+        self.assertFalse({impl for (op, impl) in cases if impl.startswith("simdrop_") and op not in PATH_OPS}
+                         & {f"simdrop_{p}" for p in paths})
+
+    def test_sizes_follow_the_caches(self):
+        ctx = context()
+        l1d, l2, l3 = (int(ctx[k]) for k in ("l1d_bytes", "l2_bytes", "l3_bytes"))
+        in_cache, dram = int(ctx["size_in_cache_bytes"]), int(ctx["size_dram_bytes"])
+        if l2:   # the largest 4 KiB x 4^k whose two arrays fit in L2
+            self.assertLessEqual(2 * in_cache, l2)
+            self.assertGreater(2 * 4 * in_cache, l2)
+        # DRAM: the smallest power of two of at least 4x the L3 (32 MiB where unknown), at most 256 MiB.
+        want = 1 << 20
+        while want < 4 * (l3 or 32 << 20) and want < 256 << 20:
+            want *= 2
+        self.assertEqual(dram, want)
+        cases = listed()
+        self.assertIn(("f32", dram // 4, 30, 1), cases[("forward", "simdrop")])
+        # The bandwidth curve: forward of simdrop, copy and Eigen at 6 sizes at least, from both arrays in L1d to
+        # the DRAM size, fp32, p = 30%, 1 thread.
+        curves = [sorted({n for (dt, n, p, t) in cases[("forward", impl)] if (dt, p, t) == ("f32", 30, 1)})
+                  for impl in ("simdrop", "copy", "eigen")]
+        self.assertEqual(curves[0], curves[1])
+        self.assertEqual(curves[0], curves[2])
+        self.assertGreaterEqual(len(curves[0]), 6)
+        self.assertEqual(curves[0][-1], dram // 4)
+        self.assertLessEqual(2 * curves[0][0] * 4, l1d or 32 << 10)
+
     def test_full_profile_has_the_whole_grid(self):
         out = run("--profile=full", "--benchmark_list_tests")
         self.assertEqual(out.returncode, 0, out.stderr)
         names = out.stdout.split()
-        sizes = {n.split("n:")[1].split("/")[0] for n in names if n.startswith("forward/simdrop/f32/")}
-        self.assertEqual(len(sizes), 9)  # 4 KiB .. 256 MiB by 4
+        sizes = {int(n.split("n:")[1].split("/")[0]) for n in names if n.startswith("forward/naive/f32/")}
+        grid = {(4 << 10 << 2 * k) // 4 for k in range(9)}  # 4 KiB .. 256 MiB by 4, and the DRAM size
+        self.assertEqual(sizes, grid | {int(context()["size_dram_bytes"]) // 4})
         ps = {n.split("p:")[1].split("/")[0] for n in names}
         self.assertTrue({"10", "50", "90"} <= ps)
 
@@ -73,6 +159,8 @@ class Run(unittest.TestCase):
                        "--benchmark_filter=^(mask/simdrop|forward/(simdrop|copy|naive|broken_keep_all)/f32)/n:65536/p:30/threads:1/",
                        "--benchmark_min_time=0.01", "--benchmark_repetitions=2",
                        "--benchmark_out=" + path, "--benchmark_out_format=json")
+        if cls.proc.returncode != 0:
+            raise AssertionError(cls.proc.stderr)
         with open(path) as f:
             cls.data = json.load(f)
         cls.by_name = {}
@@ -90,9 +178,34 @@ class Run(unittest.TestCase):
     def test_context(self):
         ctx = self.data["context"]
         for key in ("simdrop_isa", "tbb_max_threads", "compiler", "cxx_flags", "simdrop_version", "cpu_model",
-                    "l1d_bytes", "l2_bytes", "l3_bytes", "profile", "caches"):
+                    "l1d_bytes", "l2_bytes", "l3_bytes", "profile", "caches", "stream_threshold_bytes"):
             self.assertIn(key, ctx)
         self.assertIn(ctx["simdrop_isa"], ("scalar", "sse2", "avx2", "avx512"))
+        self.assertIn(ctx["cache_source"], ("cpuid", "sysconf", "sysfs", "none"))
+        for key in ("l1d_bytes", "l2_bytes", "l3_bytes", "size_in_cache_bytes", "size_dram_bytes"):
+            self.assertGreaterEqual(int(ctx[key]), 0, key)
+        if ctx["cache_source"] != "none":
+            self.assertGreater(int(ctx["l2_bytes"]), 0)
+
+    def test_calibration_in_context(self):
+        ctx = self.data["context"]
+        supported = ctx["simdrop_supported_isas"].split(",")
+        self.assertTrue(0 < float(ctx["simdrop_calibration_seconds"]) < 30)
+        items = ctx["simdrop_calibration"].split(";")
+        measured = set()
+        for item in items:
+            m = re.fullmatch(r"(mask|fused|apply|gaussian)/(cache|memory)/(\w+)=([0-9.e+-]+)", item)
+            self.assertIsNotNone(m, item)
+            self.assertIn(m[3], supported)
+            self.assertGreater(float(m[4]), 0)
+            measured.add((m[1], m[2], m[3]))
+        # Every SIMD path is measured for fused work in both classes.
+        for path in simd_paths():
+            for size_class in SIZE_CLASSES:
+                self.assertIn(("fused", size_class, path), measured)
+        for work in WORKS:
+            for size_class in SIZE_CLASSES:
+                self.assertIn(ctx[f"simdrop_choice_{work}_{size_class}"], supported)
 
     def test_counters(self):
         name = "forward/simdrop/f32/n:65536/p:30/threads:1/real_time"
@@ -109,13 +222,47 @@ class Run(unittest.TestCase):
         self.assertTrue(any(b["run_type"] == "aggregate" and b["aggregate_name"] == "median"
                             for b in self.by_name[name]))
         copy = self.by_name["forward/copy/f32/n:65536/p:30/threads:1/real_time"][0]
-        self.assertIn(copy["label"], ("plain stores", "streaming stores"))
+        self.assertIn(copy["label"], COPY_WAYS)
+        if "avx512" not in self.data["context"]["simdrop_supported_isas"]:
+            self.assertNotEqual(copy["label"], "stream512")
 
     def test_wrong_kernel_is_rejected(self):
         broken = self.by_name["forward/broken_keep_all/f32/n:65536/p:30/threads:1/real_time"]
         self.assertTrue(all(b.get("error_occurred") for b in broken))
         self.assertIn("validation failed", broken[0]["error_message"])
         self.assertNotIn("items_per_second", broken[0])
+
+
+class ProfileDefaults(unittest.TestCase):
+    def test_quick_profile_runs_5_repetitions(self):
+        # Mann-Whitney needs 5 repetitions a side to be able to reach p < 0.05: the quick profile's default.
+        proc, data = run_json("--benchmark_filter=^mask/simdrop/n:65536/p:30/threads:1/", "--benchmark_min_time=0.001")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        runs = [b for b in data["benchmarks"] if b["run_type"] == "iteration"]
+        self.assertEqual(len(runs), 5)
+        self.assertEqual(runs[0]["run_name"], "mask/simdrop/n:65536/p:30/threads:1/real_time")
+
+
+class ForcedPaths(unittest.TestCase):
+    def test_each_path_validates_and_runs_on_its_path(self):
+        n = int(context()["size_in_cache_bytes"]) // 4
+        paths = simd_paths()
+        proc, data = run_json(f"--benchmark_filter=^({'|'.join(PATH_OPS)})/simdrop(_({'|'.join(paths)}))?/"
+                              f"(f32/)?n:{n}/p:30/threads:1/", "--benchmark_min_time=0.001",
+                              "--benchmark_repetitions=1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        runs = {b["run_name"].split("/")[0] + "/" + b["run_name"].split("/")[1]: b for b in data["benchmarks"]}
+        self.assertEqual(set(runs), {f"{op}/{impl}" for op in PATH_OPS
+                                     for impl in ["simdrop"] + [f"simdrop_{p}" for p in paths]})
+        for name, b in runs.items():
+            self.assertFalse(b.get("error_occurred"), b.get("error_message"))
+            self.assertLessEqual(abs(b["keep_z"]), 6, name)
+            impl = name.split("/")[1]
+            if impl == "simdrop":
+                self.assertNotIn("path", b["label"])   # the default: the calibrated choice, nothing forced
+            else:
+                # The label says which path ran while it was timed: the forced one.
+                self.assertTrue(b["label"].endswith("; path " + impl[len("simdrop_"):]), b["label"])
 
 
 class FamilyRun(unittest.TestCase):
@@ -136,6 +283,8 @@ class FamilyRun(unittest.TestCase):
             self.assertFalse(b.get("error_occurred"), b.get("error_message"))
             self.assertGreater(b["items_per_second"], 0)
             if b["run_name"].split("/")[1] == "copy":
+                # memcpy copies x unscaled: a floor of y = x * scale, never of y = x + residual.
+                self.assertIn(b["label"], COPY_WAYS - ({"memcpy"} if b["run_name"].startswith("bias_") else set()))
                 continue
             self.assertLessEqual(abs(b["keep_z"]), 6, b["run_name"])
             if b["run_name"].startswith("gaussian/"):

@@ -16,11 +16,51 @@ import simdrop_report  # noqa: E402
 
 CONTEXT = {"date": "2026-11-27T00:00:00+00:00", "host_name": "testhost", "num_cpus": 2, "mhz_per_cpu": 2600,
            "cpu_model": "Test CPU", "simdrop_isa": "avx2", "simdrop_supported_isas": "scalar,sse2,avx2",
-           "l1d_bytes": "32768", "l2_bytes": "1048576", "l3_bytes": "33554432", "compiler": "GNU 12.2.0",
-           "cxx_flags": "-O3", "simdrop_version": "0.1.0", "tbb_version": "2021.8", "eigen_version": "3.4.0",
-           "torch_version": "1.13.0", "benchmark_version": "1.7.1", "profile": "quick"}
+           "l1d_bytes": "32768", "l2_bytes": "1048576", "l3_bytes": "33554432", "cache_source": "cpuid",
+           "compiler": "GNU 12.2.0", "cxx_flags": "-O3", "simdrop_version": "0.1.0", "tbb_version": "2021.8",
+           "eigen_version": "3.4.0", "torch_version": "1.13.0", "benchmark_version": "1.7.1", "profile": "quick",
+           # The DRAM arrays (64 MiB) are only 2x this L3: the report must say so.
+           "size_in_cache_bytes": "262144", "size_dram_bytes": "67108864", "stream_threshold_bytes": "16777216",
+           "simdrop_calibration": "mask/cache/sse2=1.5;mask/cache/avx2=2.6;fused/cache/sse2=1.1;fused/cache/avx2=2.1;"
+                                  "apply/cache/sse2=5;apply/cache/avx2=6.8;gaussian/cache/sse2=0.18;"
+                                  "gaussian/cache/avx2=0.44;fused/memory/sse2=0.97;fused/memory/avx2=1.55;"
+                                  "apply/memory/sse2=2.3;apply/memory/avx2=2.2",
+           "simdrop_calibration_seconds": "0.164",
+           **{f"simdrop_choice_{w}_{c}": "avx2" for w in ("mask", "fused", "apply", "gaussian")
+              for c in ("cache", "memory")},
+           "simdrop_choice_apply_memory": "sse2"}
 # G elements/s of forward at (in cache, DRAM): simdrop is 50x naive, copy 2x simdrop.
 SPEED = {"simdrop": 3.0, "simdrop_unfused": 2.5, "copy": 6.0, "naive": 0.06, "eigen": 0.075, "torch": 0.08}
+# The way copy's floor won with, by size (the bench's label).
+COPY_WAY = {65536: "plain", 16777216: "stream256"}
+# G elements/s of simdrop with each path forced, by op: against the default's 3.0, forward's avx2 path is 1.2x
+# faster (the default is marked), backward_mask's within 10%, and mask's default is the fastest.
+PATH_SPEED = {"forward": {"sse2": 1.5, "avx2": 3.6}, "backward_mask": {"sse2": 1.6, "avx2": 3.1},
+              "mask": {"sse2": 1.4, "avx2": 2.9}}
+
+
+def entry(name, ips, reps, r, label, **counters):
+    """One repetition of benchmark `name` at ips elements/s, as simdrop_bench writes it (n from the name)."""
+    n = int(name.split("n:")[1].split("/")[0])
+    e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps, "repetition_index": r,
+         "iterations": 10, "real_time": n / ips * 1e6, "cpu_time": n / ips * 1e6, "time_unit": "us",
+         "items_per_second": ips, "bytes_per_second": ips * 8, "label": label}
+    e.update(counters)
+    return e
+
+
+def path_entries(reps=5):
+    """simdrop_<path> (one ISA path forced) for the paths table: PATH_SPEED, at both sizes and threads."""
+    out = []
+    for op, speeds in PATH_SPEED.items():
+        for path, v in speeds.items():
+            for n in (65536, 16777216):
+                for threads in (1, 2):
+                    name = f"{op}/simdrop_{path}{'' if op == 'mask' else '/f32'}/n:{n}/p:30/threads:{threads}/real_time"
+                    out += [entry(name, v * 1e9 * (1 + 0.01 * (r - reps // 2)), reps, r, f"forced; path {path}",
+                                  keep_fraction=0.7, keep_z=0.1, mean_z=0.0, var_z=0.0, var_ratio=1.0)
+                            for r in range(reps)]
+    return out
 
 
 def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
@@ -36,18 +76,16 @@ def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
                     scale = speed_scale if impl == "simdrop" else 1.0
                     for r in range(reps):
                         ips = v * 1e9 * scale * threads ** 0.5 * (1 + jitter * (r - reps // 2))
-                        e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
-                             "repetition_index": r, "iterations": 10, "real_time": n / ips * 1e6,
-                             "cpu_time": n / ips * 1e6, "time_unit": "us", "items_per_second": ips,
-                             "bytes_per_second": ips * 8, "mask_bytes_per_element": 0.125 if impl.startswith(
-                                 "simdrop") else (4.0 if impl == "torch" else 1.0), "label": impl}
+                        e = entry(name, ips, reps, r, COPY_WAY[n] if impl == "copy" else impl,
+                                  mask_bytes_per_element=0.125 if impl.startswith("simdrop") else (
+                                      4.0 if impl == "torch" else 1.0))
                         if impl != "copy":
                             e.update({"keep_fraction": 0.7001, "keep_z": 0.3, "mean_z": -0.5, "var_z": 0.2,
                                       "var_ratio": 1.001})
                         out.append(e)
                     out.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
                                 "aggregate_name": "median", "items_per_second": v * 1e9})
-    out += family_entries(reps)
+    out += family_entries(reps) + path_entries(reps)
     return out
 
 
@@ -63,11 +101,7 @@ def family_entries(reps=5):
                 for threads in (1, 2):
                     name = f"{op}/{impl}/f32/n:{n}/p:30/threads:{threads}/real_time"
                     for r in range(reps):
-                        ips = v * 1e9
-                        e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
-                             "repetition_index": r, "iterations": 10, "real_time": n / ips * 1e6,
-                             "cpu_time": n / ips * 1e6, "time_unit": "us", "items_per_second": ips,
-                             "bytes_per_second": ips * 8, "label": impl}
+                        e = entry(name, v * 1e9, reps, r, COPY_WAY[n] if impl == "copy" else impl)
                         if impl != "copy":
                             e.update({"keep_fraction": 1.0 if op == "gaussian" else 0.7, "keep_z": 0.1,
                                       "mean_z": 0.4 if op == "gaussian" else 0.0, "var_z": 0.0, "var_ratio": 1.0})
@@ -102,30 +136,125 @@ class Report(unittest.TestCase):
 
     def test_exit_status_and_files(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
-        for png in ("throughput_by_size.png", "speedup.png", "relative_to_copy.png", "thread_scaling.png",
-                    "mask_memory.png"):
+        for png in ("throughput_by_size.png", "bandwidth_by_size.png", "speedup.png", "relative_to_copy.png",
+                    "thread_scaling.png", "mask_memory.png", "family.png"):
             path = os.path.join(self.out, png)
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", png)
             self.assertIn(f"]({png})", self.md)
         self.assertTrue(os.path.exists(os.path.join(self.out, "raw", "machine-a.json")))
 
+    def machine_row(self, title):
+        section = self.md.split("## Machine and build")[1].split("\n## ")[0]
+        return next(line for line in section.splitlines() if line.startswith(f"| {title}"))
+
     def test_machine_section(self):
-        for text in ("Test CPU", "avx2", "32 KiB / 1024 KiB / 32768 KiB", "GNU 12.2.0", "2021.8 / 3.4.0 / 1.13.0",
-                     "Copy bandwidth"):
+        for text in ("Test CPU", "avx2", "GNU 12.2.0", "2021.8 / 3.4.0 / 1.13.0", "Copy bandwidth"):
             self.assertIn(text, self.md)
         # copy at DRAM, 2 threads: 6e9 * sqrt(2) elements/s * 8 bytes = 67.9 GB/s
         self.assertIn("67.9 GB/s", self.md)
+        self.assertIn("| 32 KiB / 1 MiB / 32 MiB (cpuid) |", self.machine_row("Caches"))
+        # 64 MiB arrays against a 32 MiB L3: only 2x, said as such.
+        arrays = self.machine_row("Arrays")
+        self.assertIn("in cache 256 KiB; DRAM 64 MiB", arrays)
+        self.assertIn("only 2x the L3", arrays)
+        self.assertIn("0.16 s", self.machine_row("Path calibration"))
+
+    def test_calibration_table(self):
+        section = self.md.split("Path calibration (G elements/s")[1].split("\n## ")[0]
+        lines = section.splitlines()
+        self.assertIn("| work | size class | sse2 | avx2 | chosen |", lines)
+        self.assertIn("| fused | memory | 0.97 | 1.55 | avx2 |", lines)
+        self.assertIn("| apply | memory | 2.3 | 2.2 | sse2 |", lines)
+        self.assertIn("| mask | memory | - | - | avx2 |", lines)   # chosen without a measurement
+        self.assertEqual(len([l for l in lines if l.startswith("| ") and "|---" not in l]), 1 + 8)
+
+    def test_unknown_caches_and_old_context(self):
+        context = {k: v for k, v in CONTEXT.items() if not k.startswith(("simdrop_c", "cache_source", "size_"))}
+        context["l3_bytes"] = "0"
+        path = write_json(self.tmp.name, "old.json", bench_entries(reps=1), context)
+        out = os.path.join(self.tmp.name, "old")
+        proc = run_report(path, "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("| 32 KiB / 1 MiB / unknown |", md)
+        self.assertNotIn("0 KiB", md)
+        self.assertIn("(L3 unknown)", md)
+        self.assertNotIn("Path calibration (G elements/s", md)
+        # Without the context's choices, the paths table says it does not know the default's path.
+        row = next(l for l in md.splitlines() if l.startswith("| forward | in cache (256 KiB) | 1 |"))
+        self.assertIn("| ? |", row)
+
+    def summary_row(self, op, threads, impl):
+        section = self.md.split(f"### {op}, {threads} thread")[1].split("\n### ")[0]
+        row = next(line for line in section.splitlines() if line.startswith(f"| {impl} "))
+        return [c.strip() for c in row.split("|")]
 
     def test_summary_numbers(self):
-        section = self.md.split("### forward, 1 thread")[1]
-        row = next(line for line in section.splitlines() if line.startswith("| simdrop |"))
-        cells = [c.strip() for c in row.split("|")]
+        cells = self.summary_row("forward", 1, "simdrop")
         self.assertEqual(cells[2], "3")                  # G el/s in cache
         self.assertEqual(cells[4], "50x / 50x")          # over naive
         self.assertEqual(cells[5], "40x / 40x")          # over eigen
         self.assertEqual(cells[6], "37.5x / 37.5x")      # over torch
         self.assertEqual(cells[7], "2x / 2x")            # time relative to copy
+        # The copy row names the way that won, in cache / DRAM; the forced paths have no rows here.
+        self.assertEqual(self.summary_row("forward", 1, "copy")[1], "copy (plain / stream256)")
+        section = self.md.split("## Summary by op")[1].split("\n## ")[0]
+        self.assertNotIn("simdrop_avx2", section)
+        self.assertNotIn("simdrop_sse2", section)
+
+    def test_roofline(self):
+        # forward: its floor is the slower of mask generation (3 G el/s) and copy (6): 3 / 3 = 1.00, on target.
+        self.assertEqual(self.summary_row("forward", 1, "simdrop")[8], "1.00 (<= 1.1) / 1.00 (<= 1.1)")
+        # backward_mask is held to copy alone: 6 / 3 = 2.00, over 1.1 and marked.
+        self.assertEqual(self.summary_row("backward_mask", 2, "simdrop")[8],
+                         "**2.00 (over 1.1)** / **2.00 (over 1.1)**")
+        self.assertEqual(self.summary_row("mask", 1, "simdrop")[8], "no target")
+        self.assertEqual(self.summary_row("forward", 1, "copy")[8], "")   # simdrop's rows only
+        family = self.md.split("## The dropout family")[1].split("### 1 thread")[1].split("### 2 threads")[0]
+        rows = {tuple(c.strip() for c in l.split("|")[1:4]): [c.strip() for c in l.split("|")]
+                for l in family.splitlines() if l.startswith("| ") and "---" not in l}
+        # alpha (2 G el/s) draws a bit per element: floor min(copy 6, mask 3) = 3, 3 / 2 = 1.5.
+        self.assertEqual(rows[("alpha", "simdrop", "f32")][9], "**1.50 (over 1.1)** / **1.50 (over 1.1)**")
+        # channel is held to copy: 6 / 2 = 3, target 1.15.
+        self.assertEqual(rows[("channel", "simdrop", "f32")][9], "**3.00 (over 1.15)** / **3.00 (over 1.15)**")
+        self.assertEqual(rows[("gaussian", "simdrop", "f32")][9], "no target")
+
+    def test_isa_paths_table(self):
+        section = self.md.split("## ISA paths side by side")[1].split("\n## ")[0]
+        lines = section.splitlines()
+        self.assertIn("| op | size | threads | sse2 | avx2 | default | default's path (work, class) | verdict |", lines)
+        rows = {tuple(c.strip() for c in l.split("|")[1:4]): [c.strip() for c in l.split("|")[4:-1]]
+                for l in lines if l.startswith("| ") and "---" not in l and not l.startswith("| op")}
+        self.assertEqual(len(rows), 3 * 2 * 2)   # op x size x threads
+        # forward, 1 thread: avx2 forced 3.6 against the default's 3: 1.2x its time, marked.
+        fwd = rows[("forward", "in cache (256 KiB)", "1")]
+        self.assertEqual(fwd[:3], ["1.5", "3.6", "3"])
+        self.assertEqual(fwd[3], "avx2 (fused, cache)")
+        # 5 repetitions a side, separated: p = 2 / C(10, 5) = 0.0079; avx2 is the default's own choice here.
+        self.assertEqual(fwd[4], "**default takes 1.20x the time of avx2** (its own path: drift between the two "
+                                 "benchmarks, p = 0.0079)")
+        # 2 threads: the default (3 sqrt 2 = 4.24) beats every forced path.
+        self.assertEqual(rows[("forward", "in cache (256 KiB)", "2")][4], "default is fastest")
+        # backward_mask: 3.1 against 3, within 10%; at 64 MiB the output is in the memory class, chosen sse2.
+        bwd = rows[("backward_mask", "DRAM (64 MiB)", "1")]
+        self.assertEqual(bwd[3], "sse2 (apply, memory)")
+        self.assertEqual(bwd[4], "default within 10% of avx2 (1.03x its time)")
+        # mask at the DRAM size writes a 2 MiB bit mask: the cache class.
+        self.assertEqual(rows[("mask", "DRAM (16,777,216 elements)", "1")][3], "avx2 (mask, cache)")
+
+    def test_bandwidth_by_size(self):
+        section = self.md.split("## Copy bandwidth by size")[1].split("\n## ")[0]
+        self.assertIn("](bandwidth_by_size.png)", section)
+        rows = [[c.strip() for c in l.split("|")] for l in section.splitlines() if l.startswith("| ")
+                and "---" not in l and not l.startswith("| bytes")]
+        # 256 KiB arrays: both in the 1 MiB L2; 64 MiB: beyond the 32 MiB L3. Copy's way named per size.
+        self.assertEqual([r[1:3] for r in rows], [["256 KiB", "L2"], ["64 MiB", "DRAM"]])
+        self.assertEqual([r[5] for r in rows], ["plain", "stream256"])
+        self.assertEqual(rows[0][3], "6")        # copy G el/s
+        self.assertEqual(rows[0][4], "48")       # GB/s: 8 bytes per element here
+        self.assertEqual(rows[0][7], "2x")       # simdrop's time over copy's
 
     def test_expectation_section(self):
         self.assertIn("## Expectation preservation", self.md)
@@ -207,6 +336,45 @@ class Comparison(unittest.TestCase):
             self.assertIn("1.000x", same)
             self.assertIn("not significant", same)
             self.assertEqual(len(os.listdir(os.path.join(out, "raw"))), 2)
+
+
+class Helpers(unittest.TestCase):
+    def load(self, context, entries=None):
+        with tempfile.TemporaryDirectory() as tmp:
+            return simdrop_report.Run(write_json(tmp, "run.json", entries or bench_entries(reps=1), context), "run")
+
+    def test_dram_arrays_in_dram(self):
+        run = self.load(dict(CONTEXT, l3_bytes=str(16 << 20)))   # 64 MiB arrays = 4x a 16 MiB L3
+        self.assertEqual(simdrop_report.Report.array_sizes(run), "in cache 256 KiB; DRAM 64 MiB (4x the L3: in DRAM)")
+        # Where the input and the output together fit: 2 x 8 MiB in the 16 MiB L3, 2 x 16 MiB beyond it.
+        self.assertEqual(simdrop_report.where_arrays_live(16 << 20, run), "DRAM")
+        self.assertEqual(simdrop_report.where_arrays_live(8 << 20, run), "L3")
+        self.assertEqual(simdrop_report.where_arrays_live(16 << 10, run), "L1")
+
+    def test_path_verdict(self):
+        verdict = simdrop_report.path_verdict
+        default = [2.9, 3.0, 3.1]
+        self.assertEqual(verdict(default, {"sse2": [1.0], "avx2": [3.3]}, "avx2"),
+                         "default within 10% of avx2 (1.10x its time)")
+        # Over 10%: marked, with the Mann-Whitney p of 3 against 3 separated samples (0.1).
+        self.assertEqual(verdict(default, {"sse2": [1.0], "avx2": [3.3, 3.4, 3.5]}, "sse2"),
+                         "**default takes 1.13x the time of avx2** (p = 0.1)")
+        self.assertEqual(verdict(default, {"sse2": [1.0], "avx2": [3.3, 3.4, 3.5]}, "avx2"),
+                         "**default takes 1.13x the time of avx2** (its own path: drift between the two benchmarks, "
+                         "p = 0.1)")
+        self.assertEqual(verdict(default, {"sse2": [1.0], "avx2": []}, "avx2"), "default is fastest")
+        self.assertEqual(verdict([], {"avx2": [3.0]}, "avx2"), "n/a")
+
+    def test_parse_calibration_skips_bad_items(self):
+        table = simdrop_report.parse_calibration("mask/cache/avx2=2.5;junk;fused/memory/sse2=x;apply/cache/sse2=4")
+        self.assertEqual(dict(table), {("mask", "cache"): {"avx2": 2.5}, ("apply", "cache"): {"sse2": 4.0}})
+
+    def test_roofline_needs_the_mask_time(self):
+        entries = [e for e in bench_entries(reps=1) if not e["run_name"].startswith("mask/simdrop/")]
+        run = self.load(CONTEXT, entries)
+        key = ("forward", "simdrop", "f32", 65536, 30, 1)
+        self.assertIsNone(simdrop_report.roofline(run, key))          # forward's floor needs mask's time
+        self.assertEqual(simdrop_report.roofline(run, ("backward_mask",) + key[1:]), (2.0, 1.1))
 
 
 class MannWhitney(unittest.TestCase):
