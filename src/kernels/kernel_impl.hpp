@@ -79,9 +79,11 @@ inline Block4 philox_batch(U64 c0, U64 c1, std::uint32_t c2, std::uint32_t c3, c
   return {x0, x1, x2, x3};
 }
 
-inline bool all_ones_low(U64 v) noexcept {
-  return xsimd::all((v | U64(0xFFFFFFFF00000000ull)) == U64(~std::uint64_t{0}));
-}
+// Whether the low 32 bits of every lane are zero (the high halves hold garbage).
+inline bool all_zero_low(U64 v) noexcept { return xsimd::all((v & U64(0xFFFFFFFFull)) == U64(0ull)); }
+
+// x & ~y. (xsimd 8's bitwise_andnot(a, b) is ~a & b, as the instruction is; newer xsimd swapped it.)
+inline U64 and_not(U64 x, U64 y) noexcept { return xsimd::bitwise_andnot(y, x); }
 
 // Counter words 0 and 1 of blocks first .. first + kW - 1: lo32 and hi32 of each, in the low halves.
 inline void counter_words(std::uint64_t first, U64& c0, U64& c1) noexcept {
@@ -104,16 +106,18 @@ inline void keep_groups(std::uint64_t* out, std::uint64_t group, const RoundKeys
                         const Hook& hook = {}) noexcept {
   U64 c0, c1;
   counter_words(group, c0, c1);
-  // decided: lanes whose uniform already differs from t in a plane seen; dropped: those found below t.
-  U64 d0(0ull), d1(0ull), d2(0ull), d3(0ull), r0(0ull), r1(0ull), r2(0ull), r3(0ull);
+  // undecided: lanes whose uniform has matched t in every plane seen; dropped: those found below t.
+  // (Tracking the undecided lanes rather than the decided ones makes each update one and-not.)
+  const U64 all(~std::uint64_t{0});
+  U64 u0 = all, u1 = all, u2 = all, u3 = all, r0(0ull), r1(0ull), r2(0ull), r3(0ull);
   const int last_plane = 31 - std::countr_zero(t);  // below it t has only zero bits: ties keep
   // Applies one plane's random bits: a lane still undecided is decided where its bit differs from t's.
   auto apply_plane = [&](const Block4& b, int plane) {
-    if ((t >> (31 - plane)) & 1u) {  // t's bit 1: a lane with random bit 0 falls below t
-      r0 = r0 | ~(d0 | b.w0), r1 = r1 | ~(d1 | b.w1), r2 = r2 | ~(d2 | b.w2), r3 = r3 | ~(d3 | b.w3);
-      d0 = d0 | ~b.w0, d1 = d1 | ~b.w1, d2 = d2 | ~b.w2, d3 = d3 | ~b.w3;
-    } else {  // t's bit 0: a lane with random bit 1 rises above t
-      d0 = d0 | b.w0, d1 = d1 | b.w1, d2 = d2 | b.w2, d3 = d3 | b.w3;
+    if ((t >> (31 - plane)) & 1u) {  // t's bit 1: an undecided lane with random bit 0 falls below t
+      r0 = r0 | and_not(u0, b.w0), r1 = r1 | and_not(u1, b.w1), r2 = r2 | and_not(u2, b.w2), r3 = r3 | and_not(u3, b.w3);
+      u0 = u0 & b.w0, u1 = u1 & b.w1, u2 = u2 & b.w2, u3 = u3 & b.w3;
+    } else {  // t's bit 0: an undecided lane with random bit 1 rises above t
+      u0 = and_not(u0, b.w0), u1 = and_not(u1, b.w1), u2 = and_not(u2, b.w2), u3 = and_not(u3, b.w3);
     }
   };
   // kPlanesPerStep planes at a time: their Philox chains are independent, which hides the multiplier's
@@ -124,7 +128,7 @@ inline void keep_groups(std::uint64_t* out, std::uint64_t group, const RoundKeys
       b[k] = philox_batch<Rounds>(c0, c1, static_cast<std::uint32_t>(plane + k), kDomainKeepMask, key);
     for (int k = 0; k < kPlanesPerStep && plane + k <= last_plane; ++k) apply_plane(b[k], plane + k);
     hook();
-    if (all_ones_low(d0 & d1 & d2 & d3)) break;
+    if (all_zero_low(u0 | u1 | u2 | u3)) break;
   }
   alignas(64) std::uint64_t k0[kW], k1[kW], k2[kW], k3[kW];
   (~r0).store_aligned(k0), (~r1).store_aligned(k1), (~r2).store_aligned(k2), (~r3).store_aligned(k3);
