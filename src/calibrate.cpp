@@ -46,16 +46,9 @@ void run_once(const KernelTable& k, Work work, Buffers& b, bool stream) {
     case Work::mask:
       k.mask(b.mask.data(), b.n, kStream.seed, kStream.offset, t, kStream.generator);
       break;
-    case Work::fused:
-      run_fused_block(
-          k, b.n, kStream, t, nullptr,
-          [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-            apply(k, b.x.get() + i, b.y + i, bits, m, scale, stream);
-          },
-          [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-            return forward_pipelined(k, b.x.get() + i, b.y + i, count, kStream.seed, offset, t, scale,
-                                     kStream.generator, out, stream);
-          });
+    case Work::fused:  // one block of the dropout pass, on this thread
+      run_fused_block(k, b.n, kStream, t, nullptr, dropout_step(k, b.x.get(), b.y, scale, stream),
+                      dropout_pipelined(k, b.x.get(), b.y, t, kStream, scale, stream));
       break;
     case Work::apply:
       apply(k, b.x.get(), b.y, b.mask.data(), b.n, scale, stream);

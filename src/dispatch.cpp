@@ -65,6 +65,21 @@ void read_environment() {
   });
 }
 
+// The forced table, SIMDROP_ISA read first if it has not been (nullptr: nothing forced).
+const KernelTable* forced_table() {
+  if (const KernelTable* forced = g_forced.load(std::memory_order_acquire)) return forced;
+  read_environment();
+  return g_forced.load(std::memory_order_acquire);
+}
+
+// Reads SIMDROP_ISA for a setter about to override it: a bad value no longer matters then.
+void read_environment_before_override() noexcept {
+  try {
+    read_environment();
+  } catch (const std::invalid_argument&) {
+  }
+}
+
 // The calibrated choice per work kind and size class (nullptr: that class is not calibrated yet).
 std::array<std::array<std::atomic<const KernelTable*>, kClasses>, kWorks> g_choice{};
 std::mutex g_calibration_mutex;  // guards g_measured and the calibration runs
@@ -134,8 +149,9 @@ const KernelTable& choice(Work w, SizeClass c) {
   return *g_choice[index_of(w)][index_of(c)].load(std::memory_order_acquire);
 }
 
+// The size class of a call: the memory class is where streaming stores start.
 SizeClass class_of(std::size_t output_bytes) noexcept {
-  return output_bytes >= stream_threshold() ? SizeClass::memory : SizeClass::cache;
+  return use_streaming(output_bytes) ? SizeClass::memory : SizeClass::cache;
 }
 
 }  // namespace
@@ -148,9 +164,7 @@ void set_choice(Work work, SizeClass size_class, Isa isa) {
 }
 
 const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
-  if (const KernelTable* forced = g_forced.load(std::memory_order_acquire)) return *forced;
-  read_environment();
-  if (const KernelTable* forced = g_forced.load(std::memory_order_acquire)) return *forced;
+  if (const KernelTable* forced = forced_table()) return *forced;
   return choice(work, class_of(output_bytes));
 }
 
@@ -201,14 +215,12 @@ std::vector<Isa> supported_isas() {
 }
 
 Isa chosen_isa(Work work, SizeClass size_class) {
-  detail::read_environment();
-  if (const detail::KernelTable* forced = detail::g_forced.load(std::memory_order_acquire)) return forced->isa;
+  if (const detail::KernelTable* forced = detail::forced_table()) return forced->isa;
   return detail::choice(work, size_class).isa;
 }
 
 std::optional<Isa> forced_isa() {
-  detail::read_environment();
-  if (const detail::KernelTable* forced = detail::g_forced.load(std::memory_order_acquire)) return forced->isa;
+  if (const detail::KernelTable* forced = detail::forced_table()) return forced->isa;
   return std::nullopt;
 }
 
@@ -217,19 +229,12 @@ Isa active_isa() { return chosen_isa(Work::fused, SizeClass::cache); }
 void set_isa(Isa isa) {
   if (!detail::cpu_has(isa))
     throw std::invalid_argument("isa: path '" + std::string(isa_name(isa)) + "' is not supported on this CPU or build");
-  try {
-    detail::read_environment();
-  } catch (const std::invalid_argument&) {
-    // a bad SIMDROP_ISA is overridden by an explicit choice
-  }
+  detail::read_environment_before_override();
   detail::g_forced.store(&detail::table_of(isa), std::memory_order_release);
 }
 
 void set_isa_automatic() noexcept {
-  try {
-    detail::read_environment();
-  } catch (const std::invalid_argument&) {
-  }
+  detail::read_environment_before_override();
   detail::g_forced.store(nullptr, std::memory_order_release);
 }
 

@@ -152,19 +152,29 @@ void fused_blocks(const KernelTable& k, std::size_t n, std::uint64_t t, Stream s
   });
 }
 
+// The two halves of the fused dropout pass out = keep ? in * scale : +0.0, as run_fused_block and
+// fused_blocks take them (i: element index into in and out): the step-wise apply and the pipelined kernel.
+template <class T>
+auto dropout_step(const KernelTable& k, const T* in, T* out, T scale, bool stream) {
+  return [&k, in, out, scale, stream](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    apply(k, in + i, out + i, bits, m, scale, stream);
+  };
+}
+template <class T>
+auto dropout_pipelined(const KernelTable& k, const T* in, T* out, std::uint64_t t, Stream s, T scale, bool stream) {
+  return [&k, in, out, t, s, scale, stream](std::size_t i, std::size_t count, std::uint64_t offset,
+                                            std::uint64_t* bits_out) {
+    return forward_pipelined(k, in + i, out + i, count, s.seed, offset, t, scale, s.generator, bits_out, stream);
+  };
+}
+
 // The fused dropout pass out = keep ? in * scale : +0.0 over n elements, keep bits from stream s (also to
 // mask_out when given).
 template <class T>
 void dropout_pass(const KernelTable& k, const T* in, T* out, std::size_t n, std::uint64_t t, Stream s, T scale,
                   std::uint64_t* mask_out, bool stream) {
-  fused_blocks(
-      k, n, t, s, mask_out,
-      [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-        apply(k, in + i, out + i, bits, m, scale, stream);
-      },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* bits_out) {
-        return forward_pipelined(k, in + i, out + i, count, s.seed, offset, t, scale, s.generator, bits_out, stream);
-      });
+  fused_blocks(k, n, t, s, mask_out, dropout_step(k, in, out, scale, stream),
+               dropout_pipelined(k, in, out, t, s, scale, stream));
 }
 
 // out = keep ? in * scale : +0.0 over n elements from a stored mask, block by block.

@@ -589,21 +589,37 @@ struct GaussianLanes {
   }
 };
 
+// What gaussian_blocks needs of the seed, made once per call: Philox's round keys, or the seed itself for
+// ARS-5 (whose blocks come from the reference).
+struct SeedOnly {
+  std::uint64_t seed;
+};
+template <Generator Gen>
+using GaussianKeys = std::conditional_t<Gen == Generator::philox4x32_10, RoundKeys<10>,
+                                        std::conditional_t<Gen == Generator::philox4x32_7, RoundKeys<7>, SeedOnly>>;
+template <Generator Gen>
+GaussianKeys<Gen> gaussian_keys(std::uint64_t seed) noexcept {
+  if constexpr (Gen == Generator::ars5)
+    return SeedOnly{seed};
+  else
+    return GaussianKeys<Gen>(philox_key(seed));
+}
+
 // The domain-kDomainGaussian blocks first + offsets[k] for k < kW.
 template <Generator Gen>
-inline Block4 gaussian_blocks(std::uint64_t first, U64 offsets, std::uint64_t seed) noexcept {
+inline Block4 gaussian_blocks(std::uint64_t first, U64 offsets, const GaussianKeys<Gen>& keys) noexcept {
   const U64 b = U64(first) + offsets;
   const U64 lo = b & U64(0xFFFFFFFFull), hi = b >> 32;
   if constexpr (Gen == Generator::philox4x32_10) {
-    return philox_batch<10>(lo, hi, 0, kDomainGaussian, RoundKeys<10>(philox_key(seed)));
+    return philox_batch<10>(lo, hi, 0, kDomainGaussian, keys);
   } else if constexpr (Gen == Generator::philox4x32_7) {
-    return philox_batch<7>(lo, hi, 0, kDomainGaussian, RoundKeys<7>(philox_key(seed)));
+    return philox_batch<7>(lo, hi, 0, kDomainGaussian, keys);
   } else {  // ARS-5: the reference's blocks (the AES kernels make keep bits, not raw blocks)
     alignas(64) std::uint64_t l[kW], h[kW], w[4][kW];
     lo.store_aligned(l), hi.store_aligned(h);
     for (std::size_t k = 0; k < kW; ++k) {
       const PhiloxCounter r = generator_block(
-          Gen, {static_cast<std::uint32_t>(l[k]), static_cast<std::uint32_t>(h[k]), 0, kDomainGaussian}, seed);
+          Gen, {static_cast<std::uint32_t>(l[k]), static_cast<std::uint32_t>(h[k]), 0, kDomainGaussian}, keys.seed);
       for (int j = 0; j < 4; ++j) w[j][k] = r[j];
     }
     return {U64::load_aligned(w[0]), U64::load_aligned(w[1]), U64::load_aligned(w[2]), U64::load_aligned(w[3])};
@@ -621,10 +637,11 @@ void gaussian_steps(const T* x, T* y, std::size_t n, std::uint64_t seed, std::ui
   using D = xsimd::batch<double, Arch>;
   constexpr std::size_t kBlocks = F::size, kStep = 4 * kBlocks;  // a step: one block per float lane
   const GaussianLanes lanes;
+  const GaussianKeys<Gen> keys = gaussian_keys<Gen>(seed);
   const F one(1.0f), vs(sigma);
   for (std::size_t i = 0; i + kStep <= n; i += kStep) {
     const std::uint64_t first = (start + i) / 4;
-    const Block4 a = gaussian_blocks<Gen>(first, lanes.even, seed), b = gaussian_blocks<Gen>(first, lanes.odd, seed);
+    const Block4 a = gaussian_blocks<Gen>(first, lanes.even, keys), b = gaussian_blocks<Gen>(first, lanes.odd, keys);
     F z0, z1, z2, z3;
     normal_math::box_muller<BatchOps>(pack_words(a.w0, b.w0), pack_words(a.w1, b.w1), z0, z1);
     normal_math::box_muller<BatchOps>(pack_words(a.w2, b.w2), pack_words(a.w3, b.w3), z2, z3);
