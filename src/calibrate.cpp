@@ -51,10 +51,10 @@ void run_once(const KernelTable& k, Work work, Buffers& b, bool stream) {
                       dropout_pipelined(k, b.x.get(), b.y, t, kStream, scale, stream));
       break;
     case Work::apply:
-      apply(k, b.x.get(), b.y, b.mask.data(), b.n, scale, stream);
+      k.of<float>().apply(b.x.get(), b.y, b.mask.data(), b.n, scale, stream);
       break;
     case Work::gaussian:
-      gaussian(k, b.x.get(), b.y, b.n, kStream.seed, kStream.offset, 0.5f, kStream.generator);
+      k.of<float>().gaussian(b.x.get(), b.y, b.n, pass_at(kStream, kStream.offset, t, nullptr, false), 0.5f);
       break;
   }
 }

@@ -1,5 +1,7 @@
 #include "dispatch.hpp"
 
+#include <cpuid.h>
+
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -12,6 +14,14 @@
 namespace simdrop {
 namespace detail {
 
+#if SIMDROP_HAVE_X86_KERNELS
+// F16C: CPUID leaf 1, ECX bit 29 (the avx2 path converts float16 with it; every AVX2 CPU has it).
+static bool cpu_has_f16c() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && ((ecx >> 29) & 1u) != 0;
+}
+#endif
+
 bool cpu_has(Isa isa) noexcept {
   switch (isa) {
     case Isa::scalar:
@@ -20,7 +30,7 @@ bool cpu_has(Isa isa) noexcept {
     case Isa::sse2:
       return __builtin_cpu_supports("sse2");
     case Isa::avx2:
-      return __builtin_cpu_supports("avx2");
+      return __builtin_cpu_supports("avx2") && cpu_has_f16c();
     case Isa::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");

@@ -59,26 +59,18 @@ void make_mask(std::span<std::uint64_t> mask, std::size_t n, double p, Stream s)
   detail::generate_mask(mask.data(), n, drop_threshold(p), s);
 }
 
-void dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s, std::span<std::uint64_t> mask) {
-  detail::forward(x, y, p, s, mask, detail::kForward);
-}
-void dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s,
-                     std::span<std::uint64_t> mask) {
-  detail::forward(x, y, p, s, mask, detail::kForward);
-}
-
-void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx, double p) {
-  detail::backward(dy, mask, dx, p);
-}
-void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx, double p) {
-  detail::backward(dy, mask, dx, p);
-}
-
-void dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s) {
-  detail::forward(dy, dx, p, s, {}, detail::kBackward);
-}
-void dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s) {
-  detail::forward(dy, dx, p, s, {}, detail::kBackward);
-}
+// The public overloads, one set per element type (element.hpp's list).
+#define SIMDROP_CORE(T)                                                                                       \
+  void dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) { \
+    detail::forward(x, y, p, s, mask, detail::kForward);                                                      \
+  }                                                                                                           \
+  void dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx, double p) { \
+    detail::backward(dy, mask, dx, p);                                                                        \
+  }                                                                                                           \
+  void dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                         \
+    detail::forward(dy, dx, p, s, {}, detail::kBackward);                                                     \
+  }
+SIMDROP_ELEMENT_TYPES(SIMDROP_CORE)
+#undef SIMDROP_CORE
 
 }  // namespace simdrop

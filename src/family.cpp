@@ -24,8 +24,8 @@ namespace {
 
 template <class T>
 void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* planes, const PlaneShape& shape,
-                  T scale) {
-  const KernelTable& k = kernels_for(Work::apply, out.size_bytes());
+                  compute_t<T> scale) {
+  const TypedKernels<T>& k = kernels_for(Work::apply, out.size_bytes()).template of<T>();
   const bool stream = use_streaming(out.size_bytes());
   if (shape.layout == Layout::nchw && shape.spatial >= 64 && !stream) {
     // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element. (Not for
@@ -36,7 +36,7 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
       for (std::size_t i = b; i < e;) {
         const std::size_t plane = i / spatial, m = std::min(spatial - i % spatial, e - i);
         const bool keep = (planes[plane / 64] >> (plane % 64)) & 1u;
-        run_uniform(k, in.data() + i, out.data() + i, m, scale, keep, stream);
+        k.run_uniform(in.data() + i, out.data() + i, m, scale, keep, stream);
         i += m;
       }
     });
@@ -49,7 +49,7 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
     for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e;) {
         const std::size_t c = i % channels, m = std::min(channels - c, e - i);
-        apply(k, in.data() + i, out.data() + i, planes + (i / image * channels + c) / 64, m, scale, stream);
+        k.apply(in.data() + i, out.data() + i, planes + (i / image * channels + c) / 64, m, scale, stream);
         i += m;
       }
     });
@@ -60,7 +60,7 @@ void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* 
     for (std::size_t i = b; i < e; i += kFusedElements) {
       const std::size_t m = std::min(kFusedElements, e - i);
       expand_plane_bits(bits, i, m, planes, shape);
-      apply(k, in.data() + i, out.data() + i, bits, m, scale, stream);
+      k.apply(in.data() + i, out.data() + i, bits, m, scale, stream);
     }
   });
 }
@@ -116,7 +116,7 @@ PlaneShape shared_shape(std::size_t steps, std::size_t row) { return {1, row, st
 
 // out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
 template <class T>
-void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, T scale) {
+void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, compute_t<T> scale) {
   dropout_pass(kernels_for(Work::fused, out.size_bytes()), in.data(), out.data(), in.size(), drop_threshold(p), s, scale, nullptr,
                use_streaming(out.size_bytes()));
 }
@@ -125,18 +125,19 @@ template <class T>
 void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& k = kernels_for(Work::fused, y.size_bytes());
-  const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+  const KernelTable& table = kernels_for(Work::fused, y.size_bytes());
+  const TypedKernels<T>& k = table.of<T>();
+  using C = compute_t<T>;
+  const Affine<C> coefficients{static_cast<C>(c.a), static_cast<C>(c.b), static_cast<C>(c.dropped)};
   const bool stream = use_streaming(y.size_bytes());
   const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      k, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
+      table, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-        affine(k, x.data() + i, y.data() + i, bits, m, a, b, dropped, stream);
+        k.affine(x.data() + i, y.data() + i, bits, m, coefficients, stream);
       },
       [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-        return affine_pipelined(k, x.data() + i, y.data() + i, count, s.seed, offset, t, s.generator, out, stream, a, b,
-                                dropped);
+        return k.affine_pipelined(x.data() + i, y.data() + i, count, pass_at(s, offset, t, out, stream), coefficients);
       });
 }
 
@@ -148,24 +149,23 @@ void alpha_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, 
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
   masked_pass(kernels_for(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(),
-              static_cast<T>(c.a),
-              use_streaming(dx.size_bytes()));
+              static_cast<compute_t<T>>(c.a), use_streaming(dx.size_bytes()));
 }
 template <class T>
 void alpha_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(dy, dx, s, {}, kBackward);
-  regenerated_dropout(dy, dx, p, s, static_cast<T>(c.a));
+  regenerated_dropout(dy, dx, p, s, static_cast<compute_t<T>>(c.a));
 }
 
 template <class T>
 void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, Names names) {
   check_probability_below_one(p, "gaussian dropout");
   check_elementwise(in, out, s, {}, names);
-  const KernelTable& k = kernels_for(Work::gaussian, out.size_bytes());
+  const TypedKernels<T>& k = kernels_for(Work::gaussian, out.size_bytes()).template of<T>();
   const float sigma = static_cast<float>(std::sqrt(p / (1.0 - p)));
   for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
-    gaussian(k, in.data() + b, out.data() + b, e - b, s.seed, s.offset + b, sigma, s.generator);
+    k.gaussian(in.data() + b, out.data() + b, e - b, pass_at(s, s.offset + b, 0, nullptr, false), sigma);
   });
 }
 
@@ -193,20 +193,21 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
     check_no_overlap(residual, mask, "residual", "mask", false);
   }
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& k = kernels_for(Work::fused, y.size_bytes());
-  const T scale = scale_of<T>(p);
+  const KernelTable& table = kernels_for(Work::fused, y.size_bytes());
+  const TypedKernels<T>& k = table.of<T>();
+  const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
   const bool stream = use_streaming(y.size_bytes());
   const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      k, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
+      table, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-        bias_add(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale,
-                 stream);
+        k.bias_add(x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale,
+                   stream);
       },
       [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-        return bias_add_pipelined(k, x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i,
-                                  count, s.seed, offset, t, s.generator, out, stream, scale);
+        return k.bias_add_pipelined(x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i,
+                                    count, pass_at(s, offset, t, out, stream), scale);
       });
 }
 
@@ -219,14 +220,14 @@ constexpr std::size_t kRowsPerPartial = 256;
 // (after producing it, where the caller fuses that in).
 template <class T, class RowDx>
 std::vector<double> block_column_sums(std::size_t rows, std::size_t cols, const RowDx& row_dx) {
-  const KernelTable& k = kernels_for(Work::apply, 0);
+  const TypedKernels<T>& k = kernels_for(Work::apply, 0).of<T>();
   const std::size_t blocks = (rows + kRowsPerPartial - 1) / kRowsPerPartial;
   std::vector<double> partial(blocks * cols, 0.0);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
     for (std::size_t b = r.begin(); b != r.end(); ++b) {
       double* acc = partial.data() + b * cols;
       for (std::size_t row = b * kRowsPerPartial; row < std::min(rows, (b + 1) * kRowsPerPartial); ++row)
-        accumulate(k, row_dx(row), acc, cols);
+        k.accumulate(row_dx(row), acc, cols);
     }
   });
   return partial;
@@ -238,7 +239,7 @@ void finish_dbias(const std::vector<double>& partial, std::span<T> dbias) {
   for (std::size_t c = 0; c < cols; ++c) {
     double sum = 0;
     for (std::size_t b = 0; b < blocks; ++b) sum += partial[b * cols + c];
-    dbias[c] = static_cast<T>(sum);
+    dbias[c] = narrow_from_double<T>(sum);  // rounded once
   }
 }
 
@@ -258,22 +259,22 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
   check_bias_backward(dy, dx, dbias, p);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
   check_no_overlap(mask, std::span<const T>(dbias), "mask", "dbias", false);
-  const KernelTable& k = kernels_for(Work::apply, dx.size_bytes());
-  const T scale = scale_of<T>(p);
+  const KernelTable& table = kernels_for(Work::apply, dx.size_bytes());
+  const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
   if (cols % 64 == 0) {
     // Rows start on mask words: each row of dx is made and summed while it is in L1 (one pass).
     finish_dbias(block_column_sums<T>(rows, cols,
                                       [&](std::size_t r) {
                                         const std::size_t i = r * cols;
-                                        apply(k, dy.data() + i, dx.data() + i, mask.data() + i / 64, cols, scale,
-                                              /*stream=*/false);
+                                        table.of<T>().apply(dy.data() + i, dx.data() + i, mask.data() + i / 64,
+                                                            cols, scale, /*stream=*/false);
                                         return static_cast<const T*>(dx.data() + i);
                                       }),
                  dbias);
     return;
   }
-  masked_pass(k, dy.data(), dx.data(), mask.data(), dy.size(), scale, use_streaming(dx.size_bytes()));
+  masked_pass(table, dy.data(), dx.data(), mask.data(), dy.size(), scale, use_streaming(dx.size_bytes()));
   finish_dbias(
       block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
       dbias);
@@ -315,8 +316,7 @@ using detail::kForward;
     detail::channel_call(dy, dx, batch, channels, spatial, layout, p, kBackward);                                \
     detail::planes_forward(dy, dx, {batch, channels, spatial, layout}, p, s, {}, kBackward);                     \
   }
-SIMDROP_CHANNEL(float)
-SIMDROP_CHANNEL(double)
+SIMDROP_ELEMENT_TYPES(SIMDROP_CHANNEL)
 #undef SIMDROP_CHANNEL
 
 // ---- Time-shared ----
@@ -336,8 +336,7 @@ SIMDROP_CHANNEL(double)
     detail::shared_call(dy, dx, steps, row, p, kBackward);                                                           \
     detail::planes_forward(dy, dx, detail::shared_shape(steps, row), p, s, {}, kBackward);                           \
   }
-SIMDROP_SHARED(float)
-SIMDROP_SHARED(double)
+SIMDROP_ELEMENT_TYPES(SIMDROP_SHARED)
 #undef SIMDROP_SHARED
 
 // ---- Alpha ----
@@ -359,8 +358,7 @@ AlphaCoefficients alpha_dropout_coefficients(double p) {
   void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {                            \
     detail::alpha_backward(dy, dx, p, s);                                                                              \
   }
-SIMDROP_ALPHA(float)
-SIMDROP_ALPHA(double)
+SIMDROP_ELEMENT_TYPES(SIMDROP_ALPHA)
 #undef SIMDROP_ALPHA
 
 // ---- Gaussian ----
@@ -371,8 +369,7 @@ SIMDROP_ALPHA(double)
   void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) { \
     detail::gaussian_call(dy, dx, p, s, kBackward);                                            \
   }
-SIMDROP_GAUSSIAN(float)
-SIMDROP_GAUSSIAN(double)
+SIMDROP_ELEMENT_TYPES(SIMDROP_GAUSSIAN)
 #undef SIMDROP_GAUSSIAN
 
 // ---- Bias-dropout-residual ----
@@ -388,8 +385,7 @@ SIMDROP_GAUSSIAN(double)
   void bias_dropout_add_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s) { \
     detail::bias_backward(dy, dx, dbias, p, s);                                                                    \
   }
-SIMDROP_BIAS_DROPOUT_ADD(float)
-SIMDROP_BIAS_DROPOUT_ADD(double)
+SIMDROP_ELEMENT_TYPES(SIMDROP_BIAS_DROPOUT_ADD)
 #undef SIMDROP_BIAS_DROPOUT_ADD
 
 }  // namespace simdrop

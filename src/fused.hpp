@@ -1,5 +1,5 @@
 // What the fused passes of dropout.cpp and family.cpp share: the step size that keeps a step's mask
-// bits in L1, the scale, the choice of streaming stores, and typed access to the kernel table.
+// bits in L1, the choice of streaming stores, and the drivers of the fused passes.
 #pragma once
 
 #include <algorithm>
@@ -16,59 +16,12 @@ namespace simdrop::detail {
 // Elements per fused step: its mask bits (512 bytes) stay in L1 between generation and use.
 inline constexpr std::size_t kFusedElements = 4096;
 
-template <class T>
-T scale_of(double p) noexcept {
-  return static_cast<T>(1.0 / (1.0 - p));
-}
-
 // Whether a call writing `bytes` of output uses streaming stores.
 inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
 
-// The kernel table's entries by element type.
-template <class T>
-void apply(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) {
-  if constexpr (sizeof(T) == 4)
-    k.apply_f32(x, y, mask, n, scale, stream);
-  else
-    k.apply_f64(x, y, mask, n, scale, stream);
-}
-template <class T>
-void run_uniform(const KernelTable& k, const T* x, T* y, std::size_t n, T scale, bool keep, bool stream) {
-  if constexpr (sizeof(T) == 4)
-    k.run_uniform_f32(x, y, n, scale, keep, stream);
-  else
-    k.run_uniform_f64(x, y, n, scale, keep, stream);
-}
-template <class T>
-void affine(const KernelTable& k, const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c,
-            bool stream) {
-  if constexpr (sizeof(T) == 4)
-    k.affine_f32(x, y, mask, n, a, b, c, stream);
-  else
-    k.affine_f64(x, y, mask, n, a, b, c, stream);
-}
-template <class T>
-void bias_add(const KernelTable& k, const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual,
-              T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) {
-  if constexpr (sizeof(T) == 4)
-    k.bias_add_f32(x, bias, cols, col0, residual, y, mask, n, scale, stream);
-  else
-    k.bias_add_f64(x, bias, cols, col0, residual, y, mask, n, scale, stream);
-}
-template <class T>
-void accumulate(const KernelTable& k, const T* row, double* acc, std::size_t n) {
-  if constexpr (sizeof(T) == 4)
-    k.accumulate_f32(row, acc, n);
-  else
-    k.accumulate_f64(row, acc, n);
-}
-template <class T>
-void gaussian(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-              float sigma, Generator gen) {
-  if constexpr (sizeof(T) == 4)
-    k.gaussian_f32(x, y, n, seed, start, sigma, gen);
-  else
-    k.gaussian_f64(x, y, n, seed, start, sigma, gen);
+// The kernels' description of a pipelined call at stream position `offset` of s.
+inline Pass pass_at(Stream s, std::uint64_t offset, std::uint64_t t, std::uint64_t* mask_out, bool stream) noexcept {
+  return Pass{s.seed, offset, t, s.generator, mask_out, stream};
 }
 
 // Calls step(i, m, bits) for the fused steps [i, i + m) of a block of n elements, bits holding the keep
@@ -107,35 +60,6 @@ void run_fused_block(const KernelTable& k, std::size_t n, Stream s, std::uint64_
   stepwise(head + done, n - head - done);
 }
 
-// The pipelined kernels by element type.
-template <class T>
-std::size_t forward_pipelined(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed,
-                              std::uint64_t start, std::uint64_t t, T scale, Generator gen, std::uint64_t* mask_out,
-                              bool stream) {
-  if constexpr (sizeof(T) == 4)
-    return k.forward_f32(x, y, n, seed, start, t, scale, gen, mask_out, stream);
-  else
-    return k.forward_f64(x, y, n, seed, start, t, scale, gen, mask_out, stream);
-}
-template <class T>
-std::size_t affine_pipelined(const KernelTable& k, const T* x, T* y, std::size_t n, std::uint64_t seed,
-                             std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream,
-                             T a, T b, T c) {
-  if constexpr (sizeof(T) == 4)
-    return k.affine_pipelined_f32(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
-  else
-    return k.affine_pipelined_f64(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
-}
-template <class T>
-std::size_t bias_add_pipelined(const KernelTable& k, const T* x, const T* bias, std::size_t cols, std::size_t col0,
-                               const T* residual, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                               std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, T scale) {
-  if constexpr (sizeof(T) == 4)
-    return k.bias_add_pipelined_f32(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
-  else
-    return k.bias_add_pipelined_f64(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
-}
-
 // A fused pass over n elements of stream s, block by block (oneTBB), each block by run_fused_block:
 // step(i, m, bits) for the step-wise parts, pipelined(i, count, offset, mask_out) for the pipelined kernel
 // (i: call index; bits and mask_out: keep bits, also written to mask_out when it is given).
@@ -155,34 +79,36 @@ void fused_blocks(const KernelTable& k, std::size_t n, std::uint64_t t, Stream s
 // The two halves of the fused dropout pass out = keep ? in * scale : +0.0, as run_fused_block and
 // fused_blocks take them (i: element index into in and out): the step-wise apply and the pipelined kernel.
 template <class T>
-auto dropout_step(const KernelTable& k, const T* in, T* out, T scale, bool stream) {
-  return [&k, in, out, scale, stream](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-    apply(k, in + i, out + i, bits, m, scale, stream);
+auto dropout_step(const KernelTable& k, const T* in, T* out, compute_t<T> scale, bool stream) {
+  return [&kt = k.of<T>(), in, out, scale, stream](std::size_t i, std::size_t m, const std::uint64_t* bits) {
+    kt.apply(in + i, out + i, bits, m, scale, stream);
   };
 }
 template <class T>
-auto dropout_pipelined(const KernelTable& k, const T* in, T* out, std::uint64_t t, Stream s, T scale, bool stream) {
-  return [&k, in, out, t, s, scale, stream](std::size_t i, std::size_t count, std::uint64_t offset,
-                                            std::uint64_t* bits_out) {
-    return forward_pipelined(k, in + i, out + i, count, s.seed, offset, t, scale, s.generator, bits_out, stream);
+auto dropout_pipelined(const KernelTable& k, const T* in, T* out, std::uint64_t t, Stream s, compute_t<T> scale,
+                       bool stream) {
+  return [&kt = k.of<T>(), in, out, t, s, scale, stream](std::size_t i, std::size_t count, std::uint64_t offset,
+                                                          std::uint64_t* bits_out) {
+    return kt.forward(in + i, out + i, count, pass_at(s, offset, t, bits_out, stream), scale);
   };
 }
 
 // The fused dropout pass out = keep ? in * scale : +0.0 over n elements, keep bits from stream s (also to
 // mask_out when given).
 template <class T>
-void dropout_pass(const KernelTable& k, const T* in, T* out, std::size_t n, std::uint64_t t, Stream s, T scale,
-                  std::uint64_t* mask_out, bool stream) {
+void dropout_pass(const KernelTable& k, const T* in, T* out, std::size_t n, std::uint64_t t, Stream s,
+                  compute_t<T> scale, std::uint64_t* mask_out, bool stream) {
   fused_blocks(k, n, t, s, mask_out, dropout_step(k, in, out, scale, stream),
                dropout_pipelined(k, in, out, t, s, scale, stream));
 }
 
 // out = keep ? in * scale : +0.0 over n elements from a stored mask, block by block.
 template <class T>
-void masked_pass(const KernelTable& k, const T* in, T* out, const std::uint64_t* mask, std::size_t n, T scale,
-                 bool stream) {
+void masked_pass(const KernelTable& k, const T* in, T* out, const std::uint64_t* mask, std::size_t n,
+                 compute_t<T> scale, bool stream) {
+  const TypedKernels<T>& kt = k.of<T>();
   for_each_block(n,
-                 [&](std::size_t b, std::size_t e) { apply(k, in + b, out + b, mask + b / 64, e - b, scale, stream); });
+                 [&](std::size_t b, std::size_t e) { kt.apply(in + b, out + b, mask + b / 64, e - b, scale, stream); });
 }
 
 // make_mask without its checks (parallel over blocks).

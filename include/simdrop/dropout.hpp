@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <span>
 
+#include <simdrop/half.hpp>
+
 namespace simdrop {
 
 // The counter-based generator behind a stream, all Crush-resistant (Salmon et al., SC'11): Philox4x32-10
@@ -54,5 +56,20 @@ void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t>
 // bit-identical to the stored-mask form.
 void dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s);
 void dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s);
+
+// The 16-bit element types (simdrop/half.hpp) take every element-wise function with the same arguments.
+// The keep bits are fp32's for the same stream, p and positions; each value is computed in float on the
+// widened inputs exactly as the fp32 kernel computes it and rounded once to the type (to nearest, ties to
+// even, subnormals kept): y = kept ? round(float(x) * float(1 / (1 - p))) : +0.0.
+void dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, double p, Stream s,
+                     std::span<std::uint64_t> mask = {});
+void dropout_forward(std::span<const float16> x, std::span<float16> y, double p, Stream s,
+                     std::span<std::uint64_t> mask = {});
+void dropout_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask, std::span<bfloat16> dx,
+                      double p);
+void dropout_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
+                      double p);
+void dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, double p, Stream s);
+void dropout_backward(std::span<const float16> dy, std::span<float16> dx, double p, Stream s);
 
 }  // namespace simdrop

@@ -119,4 +119,42 @@ void bias_dropout_add_backward(std::span<const float> dy, std::span<float> dx, s
 void bias_dropout_add_backward(std::span<const double> dy, std::span<double> dx, std::span<double> dbias, double p,
                                Stream s);
 
+// ---- 16-bit element types ---------------------------------------------------------------------------------
+// Every function above also takes bfloat16 and float16 (simdrop/half.hpp) with the same arguments. Masks are
+// fp32's; values are the fp32 expressions evaluated in float on the widened inputs, rounded once to the type:
+// alpha round(float(a) * x + float(b)), dropped round(float(dropped)); Gaussian round(x * e) with fp32's e;
+// bias-dropout-residual the fp32 expression on widened x, bias and residual; dbias summed in double as for
+// fp32 and rounded once to the type. (For every type: where two NaN inputs meet in one element, as in
+// bias-dropout-residual, the result is a NaN whose payload is either input's.)
+#define SIMDROP_FAMILY_16_BIT(T)                                                                                    \
+  void channel_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t batch, std::size_t channels,       \
+                               std::size_t spatial, Layout layout, double p, Stream s,                              \
+                               std::span<std::uint64_t> mask = {});                                                 \
+  void channel_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,        \
+                                std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout,        \
+                                double p);                                                                          \
+  void channel_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t batch, std::size_t channels,    \
+                                std::size_t spatial, Layout layout, double p, Stream s);                            \
+  void shared_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t steps, std::size_t row, double p,   \
+                              Stream s, std::span<std::uint64_t> mask = {});                                        \
+  void shared_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,         \
+                               std::size_t steps, std::size_t row, double p);                                       \
+  void shared_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t steps, std::size_t row,          \
+                               double p, Stream s);                                                                 \
+  void alpha_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s,                              \
+                             std::span<std::uint64_t> mask = {});                                                   \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,          \
+                              double p);                                                                            \
+  void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s);                          \
+  void gaussian_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s);                          \
+  void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s);                       \
+  void bias_dropout_add_forward(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,         \
+                                std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask = {});            \
+  void bias_dropout_add_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,       \
+                                 std::span<T> dbias, double p);                                                     \
+  void bias_dropout_add_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s);
+SIMDROP_FAMILY_16_BIT(bfloat16)
+SIMDROP_FAMILY_16_BIT(float16)
+#undef SIMDROP_FAMILY_16_BIT
+
 }  // namespace simdrop

@@ -3,4 +3,5 @@
 
 #include <simdrop/dropout.hpp>
 #include <simdrop/family.hpp>
+#include <simdrop/half.hpp>
 #include <simdrop/runtime.hpp>

@@ -156,34 +156,111 @@ void make_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint6
   mask_from_groups(out, n, seed, start, static_cast<std::uint32_t>(t), groups);
 }
 
-// Stores v at y with a non-temporal (streaming) store; y is aligned to the batch.
-template <class A, class T>
-inline void store_stream(T* y, xsimd::batch<T, A> v) noexcept {
-  if constexpr (std::is_same_v<A, xsimd::avx512bw>) {
-    if constexpr (sizeof(T) == 4)
+// ---- Elements in memory and in registers ----------------------------------------------------------------
+// A kernel for element type T computes on batches of its compute type (CB<T>: float lanes for the 16-bit
+// types) and moves them with load_elems / store_elems, which widen and narrow the 16-bit types on the way
+// (the narrowing is element.hpp's: round to nearest even, subnormals kept, NaN quieted). kBatchBytes<T>: the
+// bytes of T one batch covers (its streaming stores need y aligned to that).
+
+template <class T>
+using CB = xsimd::batch<compute_t<T>, Arch>;
+template <class T>
+inline constexpr std::size_t kBatchBytes = CB<T>::size * sizeof(T);
+using FloatBatch = xsimd::batch<float, Arch>;
+using U32 = xsimd::batch<std::uint32_t, Arch>;
+
+// The bfloat16 bits of float lanes, in the low halves of 32-bit lanes: the rounding of to_bfloat16.
+inline U32 bfloat16_bits(FloatBatch v) noexcept {
+  const U32 u = xsimd::bitwise_cast<U32>(v);
+  const U32 rounded = (u + U32(0x7FFFu) + ((u >> 16) & U32(1u))) >> 16;
+  return xsimd::select((u & U32(0x7FFFFFFFu)) > U32(0x7F800000u), (u >> 16) | U32(0x40u), rounded);
+}
+
+template <class T>
+inline CB<T> load_elems(const T* p) noexcept {
+  if constexpr (!is_half_v<T>) {
+    return CB<T>::load_unaligned(p);
+  } else if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    if constexpr (std::is_same_v<T, bfloat16>)
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    else
+      return _mm512_cvtph_ps(h);
+  } else if constexpr (std::is_same_v<Arch, xsimd::avx2>) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if constexpr (std::is_same_v<T, bfloat16>)
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    else
+      return _mm256_cvtph_ps(h);  // F16C (part of this path's requirements)
+  } else if constexpr (std::is_same_v<T, bfloat16>) {  // SSE2: each 16-bit word moves to the top of its lane
+    const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
+  } else {  // SSE2 has no half-precision conversions: the reference's, out of line
+    alignas(16) float f[4];
+    widen_elements(p, f, 4);
+    return FloatBatch::load_aligned(f);
+  }
+}
+
+// Stores v at y with a non-temporal (streaming) store; y is aligned to kBatchBytes<T>.
+template <class T>
+inline void store_stream(T* y, CB<T> v) noexcept {
+  if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+    if constexpr (std::is_same_v<T, float>)
       _mm512_stream_ps(y, v);
     else
       _mm512_stream_pd(y, v);
-  } else if constexpr (std::is_same_v<A, xsimd::avx2>) {
-    if constexpr (sizeof(T) == 4)
+  } else if constexpr (std::is_same_v<Arch, xsimd::avx2>) {
+    if constexpr (std::is_same_v<T, float>)
       _mm256_stream_ps(y, v);
     else
       _mm256_stream_pd(y, v);
   } else {
-    if constexpr (sizeof(T) == 4)
+    if constexpr (std::is_same_v<T, float>)
       _mm_stream_ps(y, v);
     else
       _mm_stream_pd(y, v);
   }
 }
 
-// Stores v at y, with a streaming store when Stream (y then aligned to the batch).
+// Narrows v to T and stores it at y, with a streaming store when Stream (y then aligned to kBatchBytes<T>).
 template <bool Stream, class T>
-inline void store_out(T* y, xsimd::batch<T, Arch> v) noexcept {
-  if constexpr (Stream)
-    store_stream<Arch>(y, v);
-  else
-    v.store_unaligned(y);
+inline void store_elems(T* y, CB<T> v) noexcept {
+  if constexpr (!is_half_v<T>) {
+    if constexpr (Stream)
+      store_stream<T>(y, v);
+    else
+      v.store_unaligned(y);
+  } else if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+    __m256i h;
+    if constexpr (std::is_same_v<T, bfloat16>)
+      h = _mm512_cvtepi32_epi16(bfloat16_bits(v));
+    else
+      h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    if constexpr (Stream)
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(y), h);
+    else
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), h);
+  } else if constexpr (std::is_same_v<Arch, xsimd::avx2>) {
+    __m128i h;
+    if constexpr (std::is_same_v<T, bfloat16>) {
+      const __m256i w = bfloat16_bits(v), packed = _mm256_packus_epi32(w, w);  // words 0-3, 0-3 | 4-7, 4-7
+      h = _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08));     // quads 0 and 2
+    } else {
+      h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    }
+    if constexpr (Stream)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(y), h);
+    else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y), h);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {  // SSE2: sign-extend the words so that packs keeps them
+    const __m128i w = _mm_srai_epi32(_mm_slli_epi32(bfloat16_bits(v), 16), 16);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y), _mm_packs_epi32(w, w));  // (8 bytes: no streaming form)
+  } else {
+    alignas(16) float f[4];
+    v.store_aligned(f);
+    narrow_elements(f, y, 4);
+  }
 }
 
 // Runs Kernel<true> (streaming stores) where asked and y is aligned to the batch, else Kernel<false>:
@@ -191,14 +268,13 @@ inline void store_out(T* y, xsimd::batch<T, Arch> v) noexcept {
 // and leave the caches to x.
 template <class T, class Kernel>
 inline void with_store_mode(bool stream, const T* y, const Kernel& kernel) noexcept {
-  if (stream && reinterpret_cast<std::uintptr_t>(y) % sizeof(xsimd::batch<T, Arch>) == 0) {
+  if (stream && reinterpret_cast<std::uintptr_t>(y) % kBatchBytes<T> == 0) {
     kernel(std::true_type{});
     _mm_sfence();  // order the streaming stores before anything this thread does next
   } else {
     kernel(std::false_type{});
   }
 }
-
 // ---- Keep lanes from mask bits ---------------------------------------------------------------------------
 // for_each_masked_batch hands each batch's keep lanes to a body as a `keep` value that pick(keep, a, b)
 // (per lane: keep ? a : b) and keep_or_zero(keep, a) (keep ? a : +0.0) understand. Its form is the cheapest
@@ -299,11 +375,10 @@ inline void for_each_masked_batch(const std::uint64_t* mask, std::size_t n, Body
 
 // y = mask ? x * scale : +0.0 over `words` whole mask words; Stream: streaming stores (y aligned to the batch).
 template <class T, bool Stream>
-inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T scale) noexcept {
-  using F = xsimd::batch<T, Arch>;
-  const F s(scale);
-  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
-    store_out<Stream>(y + i, keep_or_zero(keep, F::load_unaligned(x + i) * s));  // dropped lanes: +0.0
+inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, compute_t<T> scale) noexcept {
+  const CB<T> s(scale);
+  for_each_masked_batch<compute_t<T>>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
+    store_elems<Stream>(y + i, keep_or_zero(keep, load_elems(x + i) * s));  // dropped lanes: +0.0
   });
 }
 
@@ -312,10 +387,9 @@ inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t
 // slice(first word of the call, its mask bits, words), so that its loads and stores run during generation
 // instead of after it. Without this a pass at DRAM sizes cost the generator's time plus the memory's
 // (forward, 64 MiB, one Zen 4 core: 2.3 -> 3.0-3.3 G el/s; one or four words per step were no better).
-template <int Rounds, bool Stream, class Slice>
+template <int Rounds, class Slice>
 void pipelined_batches(std::size_t batches, std::uint64_t g0, const RoundKeys<Rounds>& key, std::uint32_t t,
-                       std::uint64_t* mask_out,
-                       const Slice& slice) noexcept {
+                       std::uint64_t* mask_out, const Slice& slice) noexcept {
   constexpr std::size_t kWords = 2 * kW, kSlice = 2;
   static_assert(kWords % kSlice == 0);
   alignas(64) std::uint64_t bits[2][kWords];
@@ -336,27 +410,27 @@ void pipelined_batches(std::size_t batches, std::uint64_t g0, const RoundKeys<Ro
   }
 }
 
-// Runs the pipelined pass over the whole batches of global elements [start, start + n) where it applies
-// (Philox, start on a group boundary, 0 < t < 2^32); make_slice(std::bool_constant<Stream>) gives the slice
-// function. Streaming stores where asked and y is aligned to a batch. Returns how many elements it did.
+// Runs the pipelined pass over the whole batches of n elements from pass.start where it applies (Philox,
+// start on a group boundary, 0 < t < 2^32); make_slice(std::bool_constant<Stream>) gives the slice function.
+// Streaming stores where asked and y is aligned to a batch. Returns how many elements it did.
 template <class T, class MakeSlice>
-std::size_t run_pipelined(std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t, Generator gen,
-                          std::uint64_t* mask_out, bool stream, const T* y, const MakeSlice& make_slice) noexcept {
+std::size_t run_pipelined(std::size_t n, const Pass& pass, const T* y, const MakeSlice& make_slice) noexcept {
   constexpr std::size_t kElements = kGroupLanes * kW;
-  if (start % kGroupLanes != 0 || t == 0 || t >= (std::uint64_t{1} << 32) || gen == Generator::ars5) return 0;
+  const std::uint64_t t = pass.t;
+  if (pass.start % kGroupLanes != 0 || t == 0 || t >= (std::uint64_t{1} << 32) || pass.gen == Generator::ars5)
+    return 0;
   const std::size_t batches = n / kElements;
   if (batches == 0) return 0;
-  const PhiloxKey key = philox_key(seed);
+  const PhiloxKey key = philox_key(pass.seed);
   const auto t32 = static_cast<std::uint32_t>(t);
-  const std::uint64_t g0 = start / kGroupLanes;
+  const std::uint64_t g0 = pass.start / kGroupLanes;
   auto run = [&](auto rounds) {
-    with_store_mode(stream, y, [&](auto streaming) {
+    with_store_mode(pass.stream, y, [&](auto streaming) {
       constexpr int R = decltype(rounds)::value;
-      pipelined_batches<R, decltype(streaming)::value>(batches, g0, RoundKeys<R>(key), t32, mask_out,
-                                                       make_slice(streaming));
+      pipelined_batches<R>(batches, g0, RoundKeys<R>(key), t32, pass.mask_out, make_slice(streaming));
     });
   };
-  if (gen == Generator::philox4x32_7)
+  if (pass.gen == Generator::philox4x32_7)
     run(std::integral_constant<int, 7>{});
   else
     run(std::integral_constant<int, 10>{});
@@ -364,151 +438,112 @@ std::size_t run_pipelined(std::size_t n, std::uint64_t seed, std::uint64_t start
 }
 
 template <class T>
-std::size_t forward_pipelined(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-                              T scale, Generator gen, std::uint64_t* mask_out, bool stream) noexcept {
-  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+std::size_t forward_pipelined(const T* x, T* y, std::size_t n, const Pass& pass, compute_t<T> scale) noexcept {
+  return run_pipelined<T>(n, pass, y, [&](auto streaming) {
     return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
       apply_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, scale);
     };
   });
 }
-std::size_t forward_pipelined_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                                  std::uint64_t t, float scale, Generator gen, std::uint64_t* mask_out,
-                                  bool stream) noexcept {
-  return forward_pipelined(x, y, n, seed, start, t, scale, gen, mask_out, stream);
-}
-std::size_t forward_pipelined_f64(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                                  std::uint64_t t, double scale, Generator gen, std::uint64_t* mask_out,
-                                  bool stream) noexcept {
-  return forward_pipelined(x, y, n, seed, start, t, scale, gen, mask_out, stream);
-}
+
 template <class T>
-void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
+void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, compute_t<T> scale, bool stream) noexcept {
   with_store_mode(stream, y,
                   [&](auto streaming) { apply_words<T, decltype(streaming)::value>(x, y, mask, n / 64, scale); });
   const std::size_t done = n / 64 * 64;
   reference_apply(x + done, y + done, mask + n / 64, n - done, scale);
 }
 
-void apply_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream) noexcept {
-  apply(x, y, mask, n, scale, stream);
-}
-void apply_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale,
-               bool stream) noexcept {
-  apply(x, y, mask, n, scale, stream);
-}
-
 // ---- The dropout family ------------------------------------------------------------------------------
 
 // y = keep ? x * scale : +0.0 for a whole run of elements sharing one decision (channel dropout's planes).
 template <class T>
-void run_uniform(const T* x, T* y, std::size_t n, T scale, bool keep, bool stream) noexcept {
-  using F = xsimd::batch<T, Arch>;
+void run_uniform(const T* x, T* y, std::size_t n, compute_t<T> scale, bool keep, bool stream) noexcept {
+  using F = CB<T>;
   constexpr std::size_t L = F::size;
   with_store_mode(stream, y, [&](auto streaming) {
     constexpr bool S = decltype(streaming)::value;
-    const F s(scale), zero(T(0));
+    const F s(scale), zero(compute_t<T>(0));
     if (keep)
-      for (std::size_t i = 0; i + L <= n; i += L) store_out<S>(y + i, F::load_unaligned(x + i) * s);
+      for (std::size_t i = 0; i + L <= n; i += L) store_elems<S>(y + i, load_elems(x + i) * s);
     else
-      for (std::size_t i = 0; i + L <= n; i += L) store_out<S>(y + i, zero);
+      for (std::size_t i = 0; i + L <= n; i += L) store_elems<S>(y + i, zero);
   });
-  for (std::size_t i = n / L * L; i < n; ++i) y[i] = keep ? x[i] * scale : T(0);
-}
-void run_uniform_f32(const float* x, float* y, std::size_t n, float scale, bool keep, bool stream) noexcept {
-  run_uniform(x, y, n, scale, keep, stream);
-}
-void run_uniform_f64(const double* x, double* y, std::size_t n, double scale, bool keep, bool stream) noexcept {
-  run_uniform(x, y, n, scale, keep, stream);
+  const std::size_t done = n / L * L;
+  const std::uint64_t bits = keep ? ~std::uint64_t{0} : 0;  // the tail (< L <= 64 elements) as one mask word
+  reference_apply(x + done, y + done, &bits, n - done, scale);
 }
 
 // y = keep ? a * x + b : c over `words` whole mask words.
 template <class T, bool Stream>
-inline void affine_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words, T a, T b, T c) noexcept {
-  using F = xsimd::batch<T, Arch>;
-  const F va(a), vb(b), vc(c);
-  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
-    const F ax = va * F::load_unaligned(x + i);
-    store_out<Stream>(y + i, pick(keep, ax + vb, vc));
+inline void affine_words(const T* x, T* y, const std::uint64_t* mask, std::size_t words,
+                         const Affine<compute_t<T>>& k) noexcept {
+  using F = CB<T>;
+  const F va(k.a), vb(k.b), vc(k.c);
+  for_each_masked_batch<compute_t<T>>(mask, 64 * words, [=](std::size_t i, const auto& keep) {
+    const F ax = va * load_elems(x + i);
+    store_elems<Stream>(y + i, pick(keep, ax + vb, vc));
   });
 }
 
 template <class T>
-void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c, bool stream) noexcept {
+void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, const Affine<compute_t<T>>& k,
+            bool stream) noexcept {
   with_store_mode(stream, y,
-                  [&](auto streaming) { affine_words<T, decltype(streaming)::value>(x, y, mask, n / 64, a, b, c); });
+                  [&](auto streaming) { affine_words<T, decltype(streaming)::value>(x, y, mask, n / 64, k); });
   const std::size_t done = n / 64 * 64;
-  reference_affine(x + done, y + done, mask + n / 64, n - done, a, b, c);
-}
-
-void affine_f32(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,
-                bool stream) noexcept {
-  affine(x, y, mask, n, a, b, c, stream);
-}
-void affine_f64(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b, double c,
-                bool stream) noexcept {
-  affine(x, y, mask, n, a, b, c, stream);
+  reference_affine(x + done, y + done, mask + n / 64, n - done, k.a, k.b, k.c);
 }
 
 template <class T>
-std::size_t affine_pipelined(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
-                             Generator gen, std::uint64_t* mask_out, bool stream, T a, T b, T c) noexcept {
-  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+std::size_t affine_pipelined(const T* x, T* y, std::size_t n, const Pass& pass,
+                             const Affine<compute_t<T>>& k) noexcept {
+  return run_pipelined<T>(n, pass, y, [&](auto streaming) {
     return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
-      affine_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, a, b, c);
+      affine_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, k);
     };
   });
-}
-std::size_t affine_pipelined_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                                 std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, float a, float b,
-                                 float c) noexcept {
-  return affine_pipelined(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
-}
-std::size_t affine_pipelined_f64(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                                 std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, double a,
-                                 double b, double c) noexcept {
-  return affine_pipelined(x, y, n, seed, start, t, gen, mask_out, stream, a, b, c);
 }
 
 // y = residual + (keep ? (x + bias[col]) * scale : 0) over `words` whole mask words, col starting at col0.
 template <class T, bool Stream>
 inline void bias_add_words(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-                           const std::uint64_t* mask, std::size_t words, T scale) noexcept {
-  using F = xsimd::batch<T, Arch>;
+                           const std::uint64_t* mask, std::size_t words, compute_t<T> scale) noexcept {
+  using F = CB<T>;
   constexpr std::size_t L = F::size;
   const F s(scale);
   std::size_t col = col0;  // bias column of element i
   if (cols % L == 0 && col0 % L == 0) {
     // Rows of whole batches (every model width in practice): no batch crosses a row's end, and the column
     // wraps to 0 without a division or a branch.
-    for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) mutable {
-      const F biased = F::load_unaligned(x + i) + F::load_unaligned(bias + col);
+    for_each_masked_batch<compute_t<T>>(mask, 64 * words, [=](std::size_t i, const auto& keep) mutable {
+      const F biased = load_elems(x + i) + load_elems(bias + col);
       col += L;
       col = col == cols ? 0 : col;
-      store_out<Stream>(y + i, F::load_unaligned(residual + i) + keep_or_zero(keep, biased * s));
+      store_elems<Stream>(y + i, load_elems(residual + i) + keep_or_zero(keep, biased * s));
     });
     return;
   }
-  for_each_masked_batch<T>(mask, 64 * words, [=](std::size_t i, const auto& keep) mutable {
+  for_each_masked_batch<compute_t<T>>(mask, 64 * words, [=](std::size_t i, const auto& keep) mutable {
     F b;
     if (col + L <= cols) {
-      b = F::load_unaligned(bias + col);
+      b = load_elems(bias + col);
     } else {  // the batch crosses the end of a row (or rows are shorter than a batch)
       alignas(64) T wrapped[L];
       for (std::size_t k = 0, c = col; k < L; ++k, c = c + 1 == cols ? 0 : c + 1) wrapped[k] = bias[c];
-      b = F::load_aligned(wrapped);
+      b = load_elems(static_cast<const T*>(wrapped));
     }
     col += L;
     if (col >= cols) col %= cols;
-    const F biased = F::load_unaligned(x + i) + b;
+    const F biased = load_elems(x + i) + b;
     const F dropped = keep_or_zero(keep, biased * s);
-    store_out<Stream>(y + i, F::load_unaligned(residual + i) + dropped);
+    store_elems<Stream>(y + i, load_elems(residual + i) + dropped);
   });
 }
 
 template <class T>
 void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-              const std::uint64_t* mask, std::size_t n, T scale, bool stream) noexcept {
+              const std::uint64_t* mask, std::size_t n, compute_t<T> scale, bool stream) noexcept {
   with_store_mode(stream, y, [&](auto streaming) {
     bias_add_words<T, decltype(streaming)::value>(x, bias, cols, col0, residual, y, mask, n / 64, scale);
   });
@@ -517,20 +552,10 @@ void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, con
                      scale);
 }
 
-void bias_add_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                  float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
-}
-void bias_add_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
-                  double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale, stream);
-}
-
 template <class T>
 std::size_t bias_add_pipelined(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-                               std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t, Generator gen,
-                               std::uint64_t* mask_out, bool stream, T scale) noexcept {
-  return run_pipelined<T>(n, seed, start, t, gen, mask_out, stream, y, [&](auto streaming) {
+                               std::size_t n, const Pass& pass, compute_t<T> scale) noexcept {
+  return run_pipelined<T>(n, pass, y, [&](auto streaming) {
     return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
       const std::size_t i = 64 * w0;
       bias_add_words<T, decltype(streaming)::value>(x + i, bias, cols, (col0 + i) % cols, residual + i, y + i, bits,
@@ -538,26 +563,23 @@ std::size_t bias_add_pipelined(const T* x, const T* bias, std::size_t cols, std:
     };
   });
 }
-std::size_t bias_add_pipelined_f32(const float* x, const float* bias, std::size_t cols, std::size_t col0,
-                                   const float* residual, float* y, std::size_t n, std::uint64_t seed,
-                                   std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
-                                   bool stream, float scale) noexcept {
-  return bias_add_pipelined(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
-}
-std::size_t bias_add_pipelined_f64(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                                   const double* residual, double* y, std::size_t n, std::uint64_t seed,
-                                   std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
-                                   bool stream, double scale) noexcept {
-  return bias_add_pipelined(x, bias, cols, col0, residual, y, n, seed, start, t, gen, mask_out, stream, scale);
-}
 
-// acc[i] += double(row[i]): vectorised by the compiler with this file's ISA; each element's add is separate,
-// so every path gives the reference's bits.
-void accumulate_f32(const float* row, double* acc, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(row[i]);
-}
-void accumulate_f64(const double* row, double* acc, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) acc[i] += row[i];
+// acc[i] += double(row[i]): each element's add on its own, so every path gives the reference's bits. fp32 and
+// fp64 are vectorised by the compiler with this file's ISA; the 16-bit types widen a batch at a time.
+template <class T>
+void accumulate(const T* row, double* acc, std::size_t n) noexcept {
+  if constexpr (is_half_v<T>) {
+    constexpr std::size_t L = CB<T>::size;
+    std::size_t i = 0;
+    for (; i + L <= n; i += L) {
+      alignas(64) float f[L];
+      load_elems(row + i).store_aligned(f);
+      for (std::size_t k = 0; k < L; ++k) acc[i + k] += static_cast<double>(f[k]);
+    }
+    reference_accumulate(row + i, acc + i, n - i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(row[i]);
+  }
 }
 
 // normal.hpp's operations over batches of floats (twice the lanes of U64).
@@ -654,8 +676,8 @@ void gaussian_steps(const T* x, T* y, std::size_t n, std::uint64_t seed, std::ui
     for (std::size_t m = 0; m < 4; ++m) {
       T* ym = y + i + m * kBlocks;
       const T* xm = x + i + m * kBlocks;
-      if constexpr (sizeof(T) == 4) {
-        (F::load_unaligned(xm) * factor[m]).store_unaligned(ym);
+      if constexpr (std::is_same_v<compute_t<T>, float>) {  // fp32 and the 16-bit types
+        store_elems<false>(ym, load_elems(xm) * factor[m]);
       } else {
         alignas(64) float f[kBlocks];
         factor[m].store_aligned(f);
@@ -666,9 +688,10 @@ void gaussian_steps(const T* x, T* y, std::size_t n, std::uint64_t seed, std::ui
 }
 
 template <class T>
-void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-              Generator gen) noexcept {
+void gaussian(const T* x, T* y, std::size_t n, const Pass& pass, float sigma) noexcept {
   constexpr std::size_t kStep = 4 * BatchOps::F::size;
+  const std::uint64_t seed = pass.seed, start = pass.start;
+  const Generator gen = pass.gen;
   const std::size_t head = std::min<std::size_t>(n, (4 - start % 4) % 4);  // up to the first whole block
   reference_gaussian(x, y, head, seed, start, sigma, gen);
   const std::size_t body = (n - head) / kStep * kStep;
@@ -682,36 +705,18 @@ void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t
   reference_gaussian(x + done, y + done, n - done, seed, start + done, sigma, gen);
 }
 
-void gaussian_f32(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-                  Generator gen) noexcept {
-  gaussian(x, y, n, seed, start, sigma, gen);
+// This path's kernels for element type T, and its kernel table (returned by <isa>_kernels() in
+// kernels_<isa>.cpp).
+template <class T>
+constexpr TypedKernels<T> typed_kernels() noexcept {
+  return {apply<T>,           forward_pipelined<T>,  run_uniform<T>, affine<T>, affine_pipelined<T>,
+          bias_add<T>,        bias_add_pipelined<T>, accumulate<T>,  gaussian<T>};
 }
-void gaussian_f64(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-                  Generator gen) noexcept {
-  gaussian(x, y, n, seed, start, sigma, gen);
+template <class... T>
+constexpr KernelTable make_table(TypeList<T...>) noexcept {
+  return {kIsa, make_mask, {typed_kernels<T>()...}};
 }
-
-// This path's kernel table (returned by <isa>_kernels() in kernels_<isa>.cpp).
-constexpr KernelTable kTable{kIsa,
-                             make_mask,
-                             apply_f32,
-                             apply_f64,
-                             forward_pipelined_f32,
-                             forward_pipelined_f64,
-                             run_uniform_f32,
-                             run_uniform_f64,
-                             affine_f32,
-                             affine_f64,
-                             affine_pipelined_f32,
-                             affine_pipelined_f64,
-                             bias_add_f32,
-                             bias_add_f64,
-                             bias_add_pipelined_f32,
-                             bias_add_pipelined_f64,
-                             accumulate_f32,
-                             accumulate_f64,
-                             gaussian_f32,
-                             gaussian_f64};
+constexpr KernelTable kTable = make_table(ElementTypes{});
 
 }  // namespace
 }  // namespace simdrop::detail::SIMDROP_KERNEL_NAMESPACE

@@ -6,8 +6,65 @@
 #include <cstdint>
 #include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
+#include <tuple>
+
+#include "element.hpp"
 
 namespace simdrop::detail {
+
+// One call of a pipelined kernel, described once: where its stream starts and what it does with the keep
+// bits and the output.
+struct Pass {
+  std::uint64_t seed = 0;
+  std::uint64_t start = 0;                    // stream position of the call's element 0
+  std::uint64_t t = 0;                        // drop threshold in [0, 2^32]
+  Generator gen = Generator::philox4x32_10;
+  std::uint64_t* mask_out = nullptr;          // also write the keep bits here (whole words) when given
+  bool stream = false;                        // streaming stores where y is aligned (outputs beyond the caches)
+};
+
+// Alpha dropout's kept a * x + b and dropped value c, in the compute type.
+template <class C>
+struct Affine {
+  C a, b, c;
+};
+
+// The kernels of one path for element type T. Arithmetic runs in C = compute_t<T> on the widened inputs
+// and each result is rounded once to T; definitions in reference/ (the scalar path is the reference).
+// `stream`: streaming (non-temporal) stores where y is aligned to the batch.
+template <class T>
+struct TypedKernels {
+  using C = compute_t<T>;
+  // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap.
+  void (*apply)(const T* x, T* y, const std::uint64_t* mask, std::size_t n, C scale, bool stream);
+  // The forward pass y = keep ? x * scale : +0.0 of elements [pass.start, pass.start + n), mask generation of
+  // one batch of groups interleaved with the apply of the previous one, over the whole batches from the start
+  // (which must be on a 128-lane group boundary). Returns how many elements it did: 0 where it does not apply
+  // (ARS-5, t = 0 or 2^32, a misaligned start, the scalar path).
+  std::size_t (*forward)(const T* x, T* y, std::size_t n, const Pass& pass, C scale);
+  // y[i] = keep ? x[i] * scale : +0.0 for a run sharing one decision (channel dropout's planes).
+  void (*run_uniform)(const T* x, T* y, std::size_t n, C scale, bool keep, bool stream);
+  // Alpha dropout: y[i] = bit i of mask ? a * x[i] + b : c; and its pipelined form (as forward).
+  void (*affine)(const T* x, T* y, const std::uint64_t* mask, std::size_t n, const Affine<C>& k, bool stream);
+  std::size_t (*affine_pipelined)(const T* x, T* y, std::size_t n, const Pass& pass, const Affine<C>& k);
+  // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0); and its
+  // pipelined form (as forward).
+  void (*bias_add)(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+                   const std::uint64_t* mask, std::size_t n, C scale, bool stream);
+  std::size_t (*bias_add_pipelined)(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual,
+                                    T* y, std::size_t n, const Pass& pass, C scale);
+  // Column sums: acc[i] += double(row[i]) (each element's add on its own: the same on every path).
+  void (*accumulate)(const T* row, double* acc, std::size_t n);
+  // Gaussian dropout: y[i] = x[i] * (1 + sigma * z(pass.start + i)), the factor in float (pass: seed, start, gen).
+  void (*gaussian)(const T* x, T* y, std::size_t n, const Pass& pass, float sigma);
+};
+
+template <class List>
+struct TypedKernelSet;
+template <class... T>
+struct TypedKernelSet<TypeList<T...>> {
+  using type = std::tuple<TypedKernels<T>...>;
+};
 
 struct KernelTable {
   Isa isa;
@@ -15,57 +72,13 @@ struct KernelTable {
   // bits past n in the last word zeroed; t is the drop threshold in [0, 2^32].
   void (*mask)(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::uint64_t start, std::uint64_t t,
                Generator gen);
-  // y[i] = bit i of mask ? x[i] * scale : +0.0; x == y allowed, no other overlap. stream: write y with
-  // streaming (non-temporal) stores where y is aligned (for outputs larger than the caches).
-  void (*apply_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
-  void (*apply_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream);
-  // The forward pass y = keep ? x * scale : +0.0 of global elements [start, start + n), mask generation of one
-  // batch of groups interleaved with the apply of the previous one, over the whole batches from the start
-  // (which must be on a 128-lane group boundary); keep bits also to mask_out when given. Returns how many
-  // elements it did: 0 where it does not apply (ARS-5, t = 0 or 2^32, a misaligned start, the scalar path).
-  std::size_t (*forward_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                             std::uint64_t t, float scale, Generator gen, std::uint64_t* mask_out, bool stream);
-  std::size_t (*forward_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                             std::uint64_t t, double scale, Generator gen, std::uint64_t* mask_out, bool stream);
-  // y[i] = keep ? x[i] * scale : +0.0 for a run sharing one decision (channel dropout's planes).
-  void (*run_uniform_f32)(const float* x, float* y, std::size_t n, float scale, bool keep, bool stream);
-  void (*run_uniform_f64)(const double* x, double* y, std::size_t n, double scale, bool keep, bool stream);
-  // The dropout family (definitions in reference/family_reference.hpp; stream as for apply). Alpha
-  // dropout: y[i] = bit i of mask ? a * x[i] + b : c.
-  void (*affine_f32)(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b, float c,
-                     bool stream);
-  void (*affine_f64)(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b, double c,
-                     bool stream);
-  // The same as forward_f32/f64 (pipelined, the keep bits from the stream, returning how many elements were
-  // done) for alpha dropout's affine kernel.
-  std::size_t (*affine_pipelined_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                                      std::uint64_t t, Generator gen, std::uint64_t* mask_out, bool stream, float a,
-                                      float b, float c);
-  std::size_t (*affine_pipelined_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed,
-                                      std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
-                                      bool stream, double a, double b, double c);
-  // Bias-dropout-residual: y[i] = residual[i] + (bit i ? (x[i] + bias[(col0 + i) % cols]) * scale : 0).
-  void (*bias_add_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                       float* y, const std::uint64_t* mask, std::size_t n, float scale, bool stream);
-  void (*bias_add_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0, const double* residual,
-                       double* y, const std::uint64_t* mask, std::size_t n, double scale, bool stream);
-  // Bias-dropout-residual, pipelined (as forward_f32/f64).
-  std::size_t (*bias_add_pipelined_f32)(const float* x, const float* bias, std::size_t cols, std::size_t col0,
-                                        const float* residual, float* y, std::size_t n, std::uint64_t seed,
-                                        std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
-                                        bool stream, float scale);
-  std::size_t (*bias_add_pipelined_f64)(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                                        const double* residual, double* y, std::size_t n, std::uint64_t seed,
-                                        std::uint64_t start, std::uint64_t t, Generator gen, std::uint64_t* mask_out,
-                                        bool stream, double scale);
-  // Column sums: acc[i] += double(row[i]) (each element's add on its own: the same on every path).
-  void (*accumulate_f32)(const float* row, double* acc, std::size_t n);
-  void (*accumulate_f64)(const double* row, double* acc, std::size_t n);
-  // Gaussian dropout: y[i] = x[i] * T(1 + sigma * z(start + i)), the factor in float.
-  void (*gaussian_f32)(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-                       Generator gen);
-  void (*gaussian_f64)(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-                       Generator gen);
+  // The kernels of each element type of ElementTypes (element.hpp).
+  TypedKernelSet<ElementTypes>::type typed;
+
+  template <class T>
+  const TypedKernels<T>& of() const noexcept {
+    return std::get<TypedKernels<T>>(typed);
+  }
 };
 
 const KernelTable& scalar_kernels() noexcept;

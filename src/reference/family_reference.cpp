@@ -15,76 +15,15 @@ float reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexc
   return g % 2 == 0 ? z_cos : z_sin;
 }
 
-namespace {
-
-template <class T>
-void gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
-              Generator gen) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
-    const float e = 1.0f + sigma * reference_normal(seed, start + i, gen);
-    y[i] = x[i] * static_cast<T>(e);
-  }
-}
-
-inline bool kept(const std::uint64_t* mask, std::size_t i) noexcept { return (mask[i / 64] >> (i % 64)) & 1u; }
-
-template <class T>
-void affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T a, T b, T c) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (kept(mask, i)) {
-      const T ax = a * x[i];
-      y[i] = ax + b;
-    } else {
-      y[i] = c;
-    }
-  }
-}
-
-template <class T>
-void bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
-              const std::uint64_t* mask, std::size_t n, T scale) noexcept {
-  std::size_t col = col0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const T biased = x[i] + bias[col];
-    const T dropped = kept(mask, i) ? biased * scale : T(0);
-    y[i] = residual[i] + dropped;
-    if (++col == cols) col = 0;
-  }
-}
-
-}  // namespace
-
-void reference_gaussian(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        float sigma, Generator gen) noexcept {
-  gaussian(x, y, n, seed, start, sigma, gen);
-}
-void reference_gaussian(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        float sigma, Generator gen) noexcept {
-  gaussian(x, y, n, seed, start, sigma, gen);
-}
-void reference_affine(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,
-                      float c) noexcept {
-  affine(x, y, mask, n, a, b, c);
-}
-void reference_affine(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
-                      double c) noexcept {
-  affine(x, y, mask, n, a, b, c);
-}
-void reference_bias_add(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                        float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
-}
-void reference_bias_add(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                        const double* residual, double* y, const std::uint64_t* mask, std::size_t n,
-                        double scale) noexcept {
-  bias_add(x, bias, cols, col0, residual, y, mask, n, scale);
-}
-
-void reference_accumulate(const float* row, double* acc, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(row[i]);
-}
-void reference_accumulate(const double* row, double* acc, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) acc[i] += row[i];
-}
+#define SIMDROP_FAMILY_REFERENCE(T)                                                                                  \
+  template void reference_gaussian(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, float,                  \
+                                   Generator) noexcept;                                                             \
+  template void reference_affine(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>, compute_t<T>,        \
+                                 compute_t<T>) noexcept;                                                            \
+  template void reference_bias_add(const T*, const T*, std::size_t, std::size_t, const T*, T*, const std::uint64_t*, \
+                                   std::size_t, compute_t<T>) noexcept;                                             \
+  template void reference_accumulate(const T*, double*, std::size_t) noexcept;
+SIMDROP_ELEMENT_TYPES(SIMDROP_FAMILY_REFERENCE)
+#undef SIMDROP_FAMILY_REFERENCE
 
 }  // namespace simdrop::detail

@@ -8,6 +8,9 @@
 
 #include <simdrop/dropout.hpp>
 
+#include "element.hpp"
+#include "reference/reference.hpp"
+
 namespace simdrop::detail {
 
 // The counter domain (word 3) of Gaussian dropout's normals; keep masks use domain 0.
@@ -18,27 +21,64 @@ inline constexpr std::uint32_t kDomainGaussian = 1;
 // and 4k + 1 (sine), words (2, 3) give 4k + 2 and 4k + 3.
 float reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexcept;
 
-// y[i] = x[i] * T(e) with e = 1 + sigma * z(start + i), computed in float.
-void reference_gaussian(const float* x, float* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        float sigma, Generator gen) noexcept;
-void reference_gaussian(const double* x, double* y, std::size_t n, std::uint64_t seed, std::uint64_t start,
-                        float sigma, Generator gen) noexcept;
+// The family's element-wise definitions over every element type: computed in compute_t<T> on the widened
+// inputs (element.hpp), each result rounded once to T.
+
+// y[i] = x[i] * e with e = 1 + sigma * z(start + i) in float (fp64: x[i] * double(e)).
+template <class T>
+void reference_gaussian(const T* x, T* y, std::size_t n, std::uint64_t seed, std::uint64_t start, float sigma,
+                        Generator gen) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float e = 1.0f + sigma * reference_normal(seed, start + i, gen);
+    y[i] = narrow<T>(widen(x[i]) * static_cast<compute_t<T>>(e));
+  }
+}
 
 // y[i] = bit i of mask ? a * x[i] + b : c (alpha dropout; a multiply, then an add).
-void reference_affine(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float a, float b,
-                      float c) noexcept;
-void reference_affine(const double* x, double* y, const std::uint64_t* mask, std::size_t n, double a, double b,
-                      double c) noexcept;
+template <class T>
+void reference_affine(const T* x, T* y, const std::uint64_t* mask, std::size_t n, compute_t<T> a, compute_t<T> b,
+                      compute_t<T> c) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mask_bit(mask, i)) {
+      const compute_t<T> ax = a * widen(x[i]);
+      y[i] = narrow<T>(ax + b);
+    } else {
+      y[i] = narrow<T>(c);
+    }
+  }
+}
 
 // y[i] = residual[i] + (bit i of mask ? (x[i] + bias[(col0 + i) % cols]) * scale : 0); col0 < cols.
-void reference_bias_add(const float* x, const float* bias, std::size_t cols, std::size_t col0, const float* residual,
-                        float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept;
-void reference_bias_add(const double* x, const double* bias, std::size_t cols, std::size_t col0,
-                        const double* residual, double* y, const std::uint64_t* mask, std::size_t n,
-                        double scale) noexcept;
+template <class T>
+void reference_bias_add(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
+                        const std::uint64_t* mask, std::size_t n, compute_t<T> scale) noexcept {
+  using C = compute_t<T>;
+  std::size_t col = col0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const C biased = widen(x[i]) + widen(bias[col]);
+    const C dropped = mask_bit(mask, i) ? biased * scale : C(0);
+    y[i] = narrow<T>(widen(residual[i]) + dropped);
+    if (++col == cols) col = 0;
+  }
+}
 
 // acc[i] += double(row[i]).
-void reference_accumulate(const float* row, double* acc, std::size_t n) noexcept;
-void reference_accumulate(const double* row, double* acc, std::size_t n) noexcept;
+template <class T>
+void reference_accumulate(const T* row, double* acc, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(widen(row[i]));
+}
+
+// Compiled once, in family_reference.cpp (baseline flags): a kernel file built with wider ISA flags must not
+// emit its own copy, which the linker could pick for every caller.
+#define SIMDROP_FAMILY_REFERENCE(T)                                                                                  \
+  extern template void reference_gaussian(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, float,           \
+                                          Generator) noexcept;                                                      \
+  extern template void reference_affine(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>, compute_t<T>, \
+                                        compute_t<T>) noexcept;                                                     \
+  extern template void reference_bias_add(const T*, const T*, std::size_t, std::size_t, const T*, T*,               \
+                                          const std::uint64_t*, std::size_t, compute_t<T>) noexcept;                \
+  extern template void reference_accumulate(const T*, double*, std::size_t) noexcept;
+SIMDROP_ELEMENT_TYPES(SIMDROP_FAMILY_REFERENCE)
+#undef SIMDROP_FAMILY_REFERENCE
 
 }  // namespace simdrop::detail

@@ -57,22 +57,22 @@ void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t cou
     reference_mask(out + 2 * k, kGroupLanes, seed, (g_first + k) * kGroupLanes, t, gen);
 }
 
-namespace {
-template <class T>
-void apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, T scale) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
-    const bool kept = (mask[i / 64] >> (i % 64)) & 1u;
-    y[i] = kept ? x[i] * scale : T(0);
-  }
+void widen_elements(const bfloat16* in, float* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = widen(in[i]);
 }
-}  // namespace
+void widen_elements(const float16* in, float* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = widen(in[i]);
+}
+void narrow_elements(const float* in, bfloat16* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = narrow<bfloat16>(in[i]);
+}
+void narrow_elements(const float* in, float16* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = narrow<float16>(in[i]);
+}
 
-void reference_apply(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept {
-  apply(x, y, mask, n, scale);
-}
-void reference_apply(const double* x, double* y, const std::uint64_t* mask, std::size_t n,
-                     double scale) noexcept {
-  apply(x, y, mask, n, scale);
-}
+#define SIMDROP_REFERENCE_APPLY(T) \
+  template void reference_apply(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>) noexcept;
+SIMDROP_ELEMENT_TYPES(SIMDROP_REFERENCE_APPLY)
+#undef SIMDROP_REFERENCE_APPLY
 
 }  // namespace simdrop::detail

@@ -19,6 +19,7 @@
 
 #include <simdrop/dropout.hpp>
 
+#include "element.hpp"
 #include "reference/philox.hpp"
 
 namespace simdrop::detail {
@@ -47,9 +48,27 @@ void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::
 void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
                       std::uint64_t t, Generator gen) noexcept;
 
-// y[i] = bit i of mask ? x[i] * scale : +0.0.
-void reference_apply(const float* x, float* y, const std::uint64_t* mask, std::size_t n, float scale) noexcept;
-void reference_apply(const double* x, double* y, const std::uint64_t* mask, std::size_t n,
-                     double scale) noexcept;
+// Bit i of a mask.
+inline bool mask_bit(const std::uint64_t* mask, std::size_t i) noexcept { return (mask[i / 64] >> (i % 64)) & 1u; }
+
+// y[i] = bit i of mask ? x[i] * scale : +0.0, computed in compute_t<T> on the widened x[i] and rounded once
+// to T (element.hpp).
+template <class T>
+void reference_apply(const T* x, T* y, const std::uint64_t* mask, std::size_t n, compute_t<T> scale) noexcept {
+  for (std::size_t i = 0; i < n; ++i) y[i] = narrow<T>(mask_bit(mask, i) ? widen(x[i]) * scale : compute_t<T>(0));
+}
+
+// Widens n elements of T to float / narrows n floats to T (element.hpp's conversions), out of line: for
+// the kernels of a path without conversion instructions.
+void widen_elements(const bfloat16* in, float* out, std::size_t n) noexcept;
+void widen_elements(const float16* in, float* out, std::size_t n) noexcept;
+void narrow_elements(const float* in, bfloat16* out, std::size_t n) noexcept;
+void narrow_elements(const float* in, float16* out, std::size_t n) noexcept;
+
+// Compiled once, in reference.cpp (baseline flags; see family_reference.hpp).
+#define SIMDROP_REFERENCE_APPLY(T) \
+  extern template void reference_apply(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>) noexcept;
+SIMDROP_ELEMENT_TYPES(SIMDROP_REFERENCE_APPLY)
+#undef SIMDROP_REFERENCE_APPLY
 
 }  // namespace simdrop::detail
