@@ -20,9 +20,10 @@ inline std::vector<std::uint64_t> reference_bits(std::size_t n, double p, Stream
   return m;
 }
 
+// The scale in T's computing type (float for the 16-bit types).
 template <class T>
-T scale_for(double p) {
-  return static_cast<T>(1.0 / (1.0 - p));
+wide_t<T> scale_for(double p) {
+  return static_cast<wide_t<T>>(1.0 / (1.0 - p));
 }
 
 // Plane k = b * channels + c of element i.
@@ -37,7 +38,7 @@ std::vector<T> expected_channel(std::span<const T> x, std::size_t batch, std::si
   const auto planes = reference_bits(batch * channels, p, s);
   std::vector<T> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i)
-    y[i] = bit(planes, plane_of(i, channels, spatial, layout)) ? x[i] * scale_for<T>(p) : T(0);
+    y[i] = round_to<T>(bit(planes, plane_of(i, channels, spatial, layout)) ? wide(x[i]) * scale_for<T>(p) : 0);
   return y;
 }
 
@@ -45,7 +46,8 @@ template <class T>
 std::vector<T> expected_shared(std::span<const T> x, std::size_t row, double p, Stream s) {
   const auto columns = reference_bits(row, p, s);
   std::vector<T> y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = bit(columns, i % row) ? x[i] * scale_for<T>(p) : T(0);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    y[i] = round_to<T>(bit(columns, i % row) ? wide(x[i]) * scale_for<T>(p) : 0);
   return y;
 }
 
@@ -53,11 +55,12 @@ template <class T>
 std::vector<T> expected_alpha(std::span<const T> x, double p, Stream s) {
   const auto keep = reference_bits(x.size(), p, s);
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
-  const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+  using W = wide_t<T>;
+  const W a = static_cast<W>(c.a), b = static_cast<W>(c.b), dropped = static_cast<W>(c.dropped);
   std::vector<T> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const T ax = a * x[i];  // rounded, then the add (no fused multiply-add)
-    y[i] = bit(keep, i) ? ax + b : dropped;
+    const W ax = a * wide(x[i]);  // rounded, then the add (no fused multiply-add)
+    y[i] = round_to<T>(bit(keep, i) ? ax + b : dropped);
   }
   return y;
 }
@@ -68,7 +71,7 @@ std::vector<T> expected_gaussian(std::span<const T> x, double p, Stream s) {
   std::vector<T> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
     const float e = 1.0f + sigma * detail::reference_normal(s.seed, s.offset + i, s.generator);
-    y[i] = x[i] * static_cast<T>(e);
+    y[i] = round_to<T>(wide(x[i]) * static_cast<wide_t<T>>(e));
   }
   return y;
 }
@@ -79,26 +82,34 @@ std::vector<T> expected_bias_dropout_add(std::span<const T> x, std::span<const T
   const auto keep = reference_bits(x.size(), p, s);
   std::vector<T> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const T biased = x[i] + bias[i % bias.size()];
-    const T dropped = bit(keep, i) ? biased * scale_for<T>(p) : T(0);
-    y[i] = residual[i] + dropped;
+    using W = wide_t<T>;
+    const W biased = wide(x[i]) + wide(bias[i % bias.size()]);
+    const W dropped = bit(keep, i) ? biased * scale_for<T>(p) : W(0);
+    y[i] = round_to<T>(wide(residual[i]) + dropped);
   }
   return y;
 }
 
 // dbias[c]: per block of 256 rows the sum of dx[r, c] in row order, in double; the blocks' sums added in
-// block order; rounded once.
-template <class T>
-std::vector<T> expected_column_sums(std::span<const T> dx, std::size_t cols) {
+// block order; rounded once (by round_from_double: a static_cast for fp32 and fp64).
+template <class T, class RoundFromDouble>
+std::vector<T> expected_column_sums(std::span<const T> dx, std::size_t cols, const RoundFromDouble& round_from_double) {
   const std::size_t rows = dx.size() / cols;
   std::vector<double> total(cols, 0.0);
   for (std::size_t r0 = 0; r0 < rows; r0 += 256) {
     std::vector<double> block(cols, 0.0);
     for (std::size_t r = r0; r < std::min(rows, r0 + 256); ++r)
-      for (std::size_t c = 0; c < cols; ++c) block[c] += static_cast<double>(dx[r * cols + c]);
+      for (std::size_t c = 0; c < cols; ++c) block[c] += static_cast<double>(wide(dx[r * cols + c]));
     for (std::size_t c = 0; c < cols; ++c) total[c] += block[c];
   }
-  return std::vector<T>(total.begin(), total.end());
+  std::vector<T> sums(cols);
+  for (std::size_t c = 0; c < cols; ++c) sums[c] = round_from_double(total[c]);
+  return sums;
+}
+template <class T>
+std::vector<T> expected_column_sums(std::span<const T> dx, std::size_t cols) {
+  static_assert(!is_16_bit_v<T>, "the 16-bit types round from double with test_half.cpp's IEEE reference");
+  return expected_column_sums<T>(dx, cols, [](double v) { return static_cast<T>(v); });
 }
 
 }  // namespace simdrop::test

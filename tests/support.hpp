@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 namespace simdrop::test {
@@ -76,14 +77,44 @@ inline std::uint64_t bits_at(std::span<const std::uint64_t> words, std::size_t p
   return lo | hi;
 }
 
+// The 16-bit element types, and the type their values are computed in (float) by the library's definition.
+template <class T>
+inline constexpr bool is_16_bit_v = std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>;
+template <class T>
+using wide_t = std::conditional_t<is_16_bit_v<T>, float, T>;
+
+// T -> its computing type (to_float for the 16-bit types, checked exact by test_half.cpp).
+template <class T>
+wide_t<T> wide(T v) {
+  if constexpr (is_16_bit_v<T>)
+    return to_float(v);
+  else
+    return v;
+}
+
+// Its computing type -> T, rounded once (to_bfloat16 / to_float16, checked against the IEEE rules by
+// test_half.cpp).
+template <class T>
+T round_to(wide_t<T> v) {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return to_bfloat16(v);
+  else if constexpr (std::is_same_v<T, float16>)
+    return to_float16(v);
+  else
+    return v;
+}
+
+// An unsigned integer of T's size.
+template <class T>
+using bits_t = std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                                  std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+
 // Bit-exact comparison (NaN payloads and signed zeros included).
 template <class T>
 bool same_bits(std::span<const T> a, std::span<const T> b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(a[i]) !=
-        std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(b[i]))
-      return false;
+    if (std::bit_cast<bits_t<T>>(a[i]) != std::bit_cast<bits_t<T>>(b[i])) return false;
   return true;
 }
 
