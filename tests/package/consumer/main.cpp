@@ -1,5 +1,5 @@
 // Uses the installed simdrop: forward with a stored mask, then backward from it, and one call of the dropout
-// family's header; exits non-zero on a wrong result.
+// family's header and one of the 16-bit types; exits non-zero on a wrong result.
 #include <simdrop/simdrop.hpp>
 
 #include <cstdio>
@@ -24,6 +24,13 @@ int main() {
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t k = i / 100;
     if (planes_out[i] != (((planes[k / 64] >> (k % 64)) & 1u) ? 2.0f : 0.0f)) return 1;
+  }
+  // bfloat16 (simdrop/half.hpp): the same keep bits as fp32; 1.0 * 4/3 rounds to bfloat16 0x3FAB.
+  std::vector<simdrop::bfloat16> xb(n, simdrop::to_bfloat16(1.0f)), yb(n);
+  simdrop::dropout_forward(std::span<const simdrop::bfloat16>(xb), std::span<simdrop::bfloat16>(yb), 0.25, {42, 0});
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool k = (mask[i / 64] >> (i % 64)) & 1u;
+    if (yb[i].bits != (k ? simdrop::to_bfloat16(1.0f / 0.75f).bits : 0)) return 1;
   }
   std::printf("simdrop %s (%s): kept %zu of %zu\n", simdrop::version().data(),
               simdrop::isa_name(simdrop::active_isa()).data(), kept, n);
