@@ -43,10 +43,26 @@
 namespace simdrop::bench {
 namespace {
 
+// One Factory<T> per dtype of the list (SIMDROP_BENCH_DTYPES), each a member named as the dtype.
+struct Factories {
+#define SIMDROP_BENCH_FACTORY(name, T) Factory<T> name;
+  SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_FACTORY)
+#undef SIMDROP_BENCH_FACTORY
+};
+
+// The factories of a generic maker, callable as maker(op, workload) for a Workload<T> of every dtype.
+template <class Maker>
+Factories factories(const Maker& maker) {
+  return Factories{
+#define SIMDROP_BENCH_FACTORY(name, T) Factory<T>(maker),
+      SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_FACTORY)
+#undef SIMDROP_BENCH_FACTORY
+  };
+}
+
 struct Impl {
   std::string name;
-  Factory<float> f32;
-  Factory<double> f64;
+  Factories make;
   bool parallel;  // runs on oneTBB (or PyTorch's pool): swept over threads
   std::optional<Isa> path = {};  // simdrop_<isa>: the ISA path forced, registered only for the paths table
 };
@@ -59,32 +75,38 @@ std::optional<Prepared> make_simdrop_all(Op op, Workload<T>& w) {
   return make_simdrop(op, w);
 }
 
+// A generic maker calling the function template f for the workload's element type.
+#define SIMDROP_BENCH_MAKER(...) [](Op op, auto& w) { return __VA_ARGS__(op, w); }
+#define SIMDROP_BENCH_GENERATOR(G) \
+  []<class T>(Op op, Workload<T>& w) { return make_simdrop<T, Generator::G>(op, w); }
+
 std::vector<Impl> implementations(bool include_broken) {
   std::vector<Impl> impls = {
-      {"simdrop", make_simdrop_all<float>, make_simdrop_all<double>, true},
-      {"simdrop_philox7", make_simdrop<float, Generator::philox4x32_7>, make_simdrop<double, Generator::philox4x32_7>,
-       true},
-      {"simdrop_ars5", make_simdrop<float, Generator::ars5>, make_simdrop<double, Generator::ars5>, true},
-      {"simdrop_unfused", make_simdrop_unfused<float>, make_simdrop_unfused<double>, true},
-      {"naive", make_naive<float>, make_naive<double>, false},
-      {"eigen", make_eigen<float>, make_eigen<double>, false},
-      {"copy", make_copy<float>, make_copy<double>, true},
-      {"composed", make_composed<float>, make_composed<double>, true},
+      {"simdrop", factories(SIMDROP_BENCH_MAKER(make_simdrop_all)), true},
+      {"simdrop_philox7", factories(SIMDROP_BENCH_GENERATOR(philox4x32_7)), true},
+      {"simdrop_ars5", factories(SIMDROP_BENCH_GENERATOR(ars5)), true},
+      {"simdrop_unfused", factories(SIMDROP_BENCH_MAKER(make_simdrop_unfused)), true},
+      {"naive", factories(SIMDROP_BENCH_MAKER(make_naive)), false},
+      {"eigen", factories(SIMDROP_BENCH_MAKER(make_eigen)), false},
+      {"copy", factories(SIMDROP_BENCH_MAKER(make_copy)), true},
+      {"composed", factories(SIMDROP_BENCH_MAKER(make_composed)), true},
   };
 #if SIMDROP_BENCH_WITH_TORCH
-  impls.push_back({"torch", make_torch<float>, make_torch<double>, true});
+  impls.push_back({"torch", factories(SIMDROP_BENCH_MAKER(make_torch)), true});
 #endif
   for (Isa isa : supported_isas())
     if (isa != Isa::scalar)
-      impls.push_back({"simdrop_" + std::string(isa_name(isa)), make_simdrop<float>, make_simdrop<double>, true, isa});
-  if (include_broken) impls.push_back({"broken_keep_all", make_broken_keep_all<float>, make_broken_keep_all<double>, false});
+      impls.push_back({"simdrop_" + std::string(isa_name(isa)), factories(SIMDROP_BENCH_GENERATOR(philox4x32_10)),
+                       true, isa});
+  if (include_broken) impls.push_back({"broken_keep_all", factories(SIMDROP_BENCH_MAKER(make_broken_keep_all)), false});
   return impls;
 }
 
-// Whether impl has op (probed on an empty workload; factories do no work for n = 0).
+// Whether impl has op (probed on an empty fp32 workload; factories do no work for n = 0, and an op is there for
+// every dtype or none).
 bool has_op(const Impl& impl, Op op) {
   Workload<float> w(0, 0.5, 1);
-  return impl.f32(op, w).has_value();
+  return impl.make.f32(op, w).has_value();
 }
 
 // A case prepared and validated: its buffers, the implementation's run and the validation's result (error
@@ -116,15 +138,17 @@ Ready<T>& ready(const Case& c, const Factory<T>& factory) {
     r->prepared = factory(c.op, r->w);
     if (!r->prepared) {
       r->error = "no such op for this implementation";
+    } else if (!r->prepared->skipped.empty()) {
+      r->error = "skipped: " + r->prepared->skipped;  // the implementation refuses the case (and says why)
     } else {
       // A forced path (simdrop_<isa>) holds for this run as for the timing; the label says which ran.
       const ScopedIsa forced(c.path);
       if (c.path) r->prepared->label += "; path " + std::string(isa_name(forced_isa().value_or(Isa::scalar)));
-      r->prepared->run();
+      if (!r->prepared->ran) r->prepared->run();
     }
   }
   // Validate the run's output before timing (on every thread): a broken kernel never posts a number.
-  if (r->prepared) {
+  if (r->prepared && r->prepared->skipped.empty()) {
     r->check = r->prepared->check();
     if (!r->check.error.empty()) r->error = "validation failed: " + r->check.error;
   }
@@ -199,9 +223,12 @@ Sizes grid_sizes() {
   return s;
 }
 
-// quick: one in-cache and one DRAM size, p = 30% for every op x impl at threads 1 and all, p = 10/50/90% for
-// simdrop at 1 thread (the report's table by p); the family at p = 30%, threads 1 and all.
-// full: sizes 4 KiB .. 256 MiB (x4) and the DRAM size, p = 10/30/50/90%, every thread count.
+// Sizes are bytes of one array: a dtype of b bytes has size / b elements (a 16-bit case twice fp32's elements).
+// quick: one in-cache and one DRAM size, p = 30% for every op x impl at threads 1 and all, fp32 and fp64,
+// p = 10/50/90% for simdrop at 1 thread (the report's table by p); the family at p = 30%, threads 1 and all. The
+// 16-bit dtypes (bf16, f16) for simdrop, copy and PyTorch only, p = 30%, with mask/simdrop at their element
+// counts (the floor of the report's roofline).
+// full: sizes 4 KiB .. 256 MiB (x4) and the DRAM size, p = 10/30/50/90%, every thread count and dtype.
 // Both: the ISA paths (simdrop_<isa>: mask, forward and backward_mask at both sizes, threads 1 and all, each
 // right after the default's case), the scaling sweep (forward at the DRAM size over every thread count) and
 // the bandwidth curve (forward of simdrop, copy and Eigen at the curve's sizes, 1 thread), each fp32, p = 30%.
@@ -215,20 +242,41 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
   std::set<std::string> registered;
   auto add = [&](const Impl& impl, Op op, Dtype dt, std::size_t bytes, int p, int t) {
     if (!has_op(impl, op)) return;
-    if (op == Op::mask && dt == Dtype::f64) return;  // mask has no dtype
     if (impl.name == "copy" && p != 30) return;       // the floor does not depend on p: one per size
-    const std::size_t n = bytes / (dt == Dtype::f32 ? 4 : 8);
+    // The quick profile's 16-bit floor: one copy per size and threads for every op that writes y from x alone (the
+    // same bytes: the report reads forward's for them), and bias_dropout_add's sum.
+    if (impl.name == "copy" && profile == "quick" && dtype_bytes(dt) == 2 && op != Op::forward &&
+        op != Op::bias_dropout_add)
+      return;
+    const std::size_t n = bytes / dtype_bytes(dt);
+    // mask has no dtype: it runs with an fp32 workload, at fp32's element count, and for simdrop also at the 16-bit
+    // types' (the mask of the same elements as their cases: the floor of their roofline); fp64 has no mask of its
+    // own (its n is fp32's / 2).
+    if (op == Op::mask) {
+      if (dt == Dtype::f64 || (dtype_bytes(dt) == 2 && impl.name != "simdrop")) return;
+      dt = Dtype::f32;
+    }
     Case c{op, impl.name, dt, n, p, t, impl.path};
     const std::string name = c.name();
     if (!registered.insert(name).second) return;
-    benchmark::internal::Benchmark* b =
-        dt == Dtype::f32 ? benchmark::RegisterBenchmark(name.c_str(), run_case<float>, c, impl.f32)
-                         : benchmark::RegisterBenchmark(name.c_str(), run_case<double>, c, impl.f64);
+    benchmark::internal::Benchmark* b = nullptr;
+    switch (dt) {
+#define SIMDROP_BENCH_REGISTER(d, T)                                                 \
+  case Dtype::d:                                                                     \
+    b = benchmark::RegisterBenchmark(name.c_str(), run_case<T>, c, impl.make.d);    \
+    break;
+      SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_REGISTER)
+#undef SIMDROP_BENCH_REGISTER
+    }
     b->UseRealTime()->Unit(benchmark::kMicrosecond);
   };
   const auto& ops = kCoreOps;
-  const Dtype dtypes[] = {Dtype::f32, Dtype::f64};
   const auto impls = implementations(include_broken);
+  // Whether the profile runs impl at dt: the quick one runs the 16-bit types for simdrop, copy and PyTorch only.
+  auto runs_dtype = [&](const Impl& impl, Dtype dt) {
+    return profile != "quick" || dtype_bytes(dt) != 2 || impl.name == "simdrop" || impl.name == "copy" ||
+           impl.name == "torch";
+  };
   // The ISA paths side by side: simdrop_<isa> for mask, forward and backward_mask at both sizes, fp32, p = 30%,
   // threads 1 and all, each registered (so run) right after the default's same case: seconds apart, so that the
   // machine's drift does not come between them.
@@ -244,31 +292,37 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
     if (impl.path) continue;
     if (profile == "quick") {
       for (Op op : ops)
-        for (Dtype dt : dtypes)
+        for (Dtype dt : kDtypes)
           for (std::size_t bytes : {in_cache, dram}) {
+            if (!runs_dtype(impl, dt)) continue;
             for (int t : impl.parallel ? ends : single) add_with_paths(impl, op, dt, bytes, 30, t);
-            if (impl.name == "simdrop")
+            if (impl.name == "simdrop" && dtype_bytes(dt) != 2)
               for (int p : {10, 50, 90}) add(impl, op, dt, bytes, p, 1);
           }
     } else {
       for (Op op : ops)
-        for (Dtype dt : dtypes)
+        for (Dtype dt : kDtypes)
           for (std::size_t bytes : size.grid)
             for (int p : {10, 30, 50, 90})
               for (int t : impl.parallel ? threads : single) add_with_paths(impl, op, dt, bytes, p, t);
     }
   }
-  // The dropout family: simdrop against its composition, PyTorch and copy; fp64 for simdrop and copy only.
-  // quick: p = 30%, the two sizes, threads 1 and all; full: every size, p and thread count.
+  // The dropout family: simdrop against its composition, PyTorch and copy; fp64 for simdrop and copy only, the
+  // 16-bit types as runs_dtype says. quick: p = 30%, the two sizes, threads 1 and all; full: every size, p and
+  // thread count.
   for (const Impl& impl : impls) {
     if (impl.name != "simdrop" && impl.name != "composed" && impl.name != "copy" && impl.name != "torch") continue;
     const bool own = impl.name == "simdrop" || impl.name == "copy";
     for (Op op : kFamilyOps)
-      for (Dtype dt : dtypes) {
-        if (dt == Dtype::f64 && !own) continue;
+      for (Dtype dt : kDtypes) {
+        if ((dt == Dtype::f64 && !own) || !runs_dtype(impl, dt)) continue;
         if (profile == "quick") {
+          // PyTorch's 16-bit family at the DRAM size takes minutes (its bf16 Gaussian dropout runs at ~0.01 G el/s):
+          // the quick profile runs it in cache only.
+          const bool slow = impl.name == "torch" && dtype_bytes(dt) == 2;
           for (std::size_t bytes : {in_cache, dram})
-            for (int t : ends) add(impl, op, dt, bytes, 30, t);
+            for (int t : ends)
+              if (!(slow && bytes == dram)) add(impl, op, dt, bytes, 30, t);
         } else {
           for (std::size_t bytes : size.grid)
             for (int p : {10, 30, 50, 90})
@@ -352,7 +406,7 @@ void add_context(const std::string& profile, const Calibration& calibration) {
   benchmark::AddCustomContext("l2_bytes", std::to_string(c.l2));
   benchmark::AddCustomContext("l3_bytes", std::to_string(c.l3));
   benchmark::AddCustomContext("cache_source", std::string(c.source));
-  // Bytes of one fp32 array (fp64 cases have half the elements) in the in-cache and DRAM cases.
+  // Bytes of one array in the in-cache and DRAM cases (fp64 cases have fp32's elements / 2, bf16 and f16 x 2).
   benchmark::AddCustomContext("size_in_cache_bytes", std::to_string(size.in_cache));
   benchmark::AddCustomContext("size_dram_bytes", std::to_string(size.dram));
   benchmark::AddCustomContext("profile", profile);

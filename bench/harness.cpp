@@ -45,7 +45,28 @@ FamilyShape family_shape(std::size_t n) {
   return s;
 }
 
-const char* dtype_name(Dtype d) { return d == Dtype::f32 ? "f32" : "f64"; }
+const char* dtype_name(Dtype d) {
+  switch (d) {
+#define SIMDROP_BENCH_DTYPE_NAME(name, T) \
+  case Dtype::name:                       \
+    return #name;
+    SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_DTYPE_NAME)
+#undef SIMDROP_BENCH_DTYPE_NAME
+  }
+  return "?";
+}
+
+std::size_t dtype_bytes(Dtype d) {
+  switch (d) {
+#define SIMDROP_BENCH_DTYPE_BYTES(name, T) \
+  case Dtype::name:                        \
+    return sizeof(T);
+    SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_DTYPE_BYTES)
+#undef SIMDROP_BENCH_DTYPE_BYTES
+  }
+  return 0;
+}
+
 
 std::string Case::name() const {
   std::ostringstream s;
@@ -73,9 +94,11 @@ std::shared_ptr<const Buffer<T>> input_values(std::size_t n) {
       z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
       z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
       z ^= z >> 31;
-      const T unit = static_cast<T>(static_cast<std::int64_t>(z >> 11)) * static_cast<T>(0x1p-53);
-      const T magnitude = T(0.125) + T(1.875) * unit;
-      (*values)[i] = (z & 1u) ? magnitude : -magnitude;
+      // Computed in Wide<T> (T itself for fp32 and fp64) and rounded once to T.
+      using W = Wide<T>;
+      const W unit = static_cast<W>(static_cast<std::int64_t>(z >> 11)) * static_cast<W>(0x1p-53);
+      const W magnitude = W(0.125) + W(1.875) * unit;
+      (*values)[i] = narrow<T>((z & 1u) ? magnitude : -magnitude);
     }
   });
   kept.insert(kept.begin(), values);
@@ -88,7 +111,7 @@ Workload<T>::Workload(std::size_t n_, double p_, int threads_)
     : n(n_),
       p(p_),
       threads(threads_),
-      scale(static_cast<T>(1.0 / (1.0 - p_))),
+      scale(static_cast<Wide<T>>(1.0 / (1.0 - p_))),
       input(input_values<T>(n_)),
       in(*input),
       out(n_) {}
@@ -101,7 +124,7 @@ void Workload<T>::prepare_residual() {
   residual.resize(n);
   bias.resize(shape.cols);
   for (std::size_t i = 0; i < n; ++i) residual[i] = in[(i * 7 + 3) % n];
-  for (std::size_t c = 0; c < shape.cols; ++c) bias[c] = in[(c * 13 + 5) % n] * T(0.5);
+  for (std::size_t c = 0; c < shape.cols; ++c) bias[c] = narrow<T>(widen(in[(c * 13 + 5) % n]) * Wide<T>(0.5));
 }
 
 namespace {
@@ -135,23 +158,25 @@ struct DropoutSums {
 
 template <class T>
 Check check_dropout(const Workload<T>& w, const T* out) {
-  const T tolerance = 4 * std::numeric_limits<T>::epsilon();
+  using W = Wide<T>;
+  const double tolerance = 4 * epsilon<T>();
   // Sums per chunk of 64 Ki elements, on the caller's threads, added in chunk order: the same sums whatever the
   // threads.
   constexpr std::size_t kChunk = std::size_t{1} << 16;
   std::vector<DropoutSums> chunks((w.n + kChunk - 1) / kChunk);
   const T* in = w.in.data();
-  const T scale = w.scale;
+  const W scale = w.scale;
   tbb::parallel_for(std::size_t{0}, chunks.size(), [&](std::size_t c) {
     const std::size_t end = std::min(w.n, (c + 1) * kChunk);
     DropoutSums s;
     s.first_wrong = end;
     for (std::size_t i = c * kChunk; i < end; ++i) {
       // A dropped value is 0 (PyTorch's multiply gives -0.0 for negative x; simdrop's +0.0 is tested in tests/).
-      const T x = in[i], y = out[i], expected = x * scale;
-      const bool kept = y != T(0);
+      // The expected value is simdrop's definition: x * scale computed in W and rounded once to T.
+      const W x = widen(in[i]), y = widen(out[i]), expected = widen(narrow<T>(x * scale));
+      const bool kept = y != W(0);
       s.kept += kept;
-      if (kept && !(std::abs(y - expected) <= tolerance * std::abs(expected)))
+      if (kept && !(std::abs(double(y) - double(expected)) <= tolerance * std::abs(double(expected))))
         s.first_wrong = std::min(s.first_wrong, i);
       const double x2 = double(x) * x;
       s.x += x, s.y += y, s.x2 += x2, s.x4 += x2 * x2, s.d2 += (double(y) - x) * (double(y) - x);
@@ -165,21 +190,32 @@ Check check_dropout(const Workload<T>& w, const T* out) {
     if (s.first_wrong < std::min(w.n, (c + 1) * kChunk)) {
       const std::size_t i = s.first_wrong;
       std::ostringstream m;
-      m << "element " << i << ": kept value " << out[i] << " is not x * scale = " << w.in[i] * w.scale;
+      m << "element " << i << ": kept value " << widen(out[i]) << " is not x * scale = "
+        << widen(narrow<T>(widen(w.in[i]) * w.scale));
       return Check{m.str()};
     }
     kept += s.kept, sum_x += s.x, sum_y += s.y, sum_x2 += s.x2, sum_x4 += s.x4, sum_d2 += s.d2;
   }
   Check c = keep_stats(static_cast<double>(kept), static_cast<double>(w.n), w.p);
-  // E[y_i] = x_i and Var[y_i] = x_i^2 p / q: the sum of y is within a few sd = sqrt(sum x^2 p/q) of sum x.
-  const double var = sum_x2 * w.p / (1 - w.p);
+  const double p = w.p, q = 1 - w.p;
+  // With a kept element scaled by s: E[y_i] = q s x_i, which is x_i for the exact s = 1/q, so the sum of y is within
+  // a few sd = sqrt(sum x^2 p/q) of sum x. d = y - x is x (s - 1) (kept, prob. q) or -x (dropped, prob. p): with
+  // a = (s - 1)^2, E[d^2] = x^2 (q a + p) (x^2 p/q for s = 1/q) and Var[d^2] = x^4 (q a^2 + p - (q a + p)^2), so
+  // the sum of d^2 has a z-score against its expectation. Both z-scores are taken at the exact scale and at the
+  // scale rounded to T, and the smaller |z| kept (for fp32 and fp64 the two scales are the same).
+  const double var = sum_x2 * p / q;
   c.mean_z = var > 0 ? (sum_y - sum_x) / std::sqrt(var) : 0;
   c.var_ratio = var > 0 ? sum_d2 / var : 1;
-  // d = y - x is x p/q (kept, prob. q) or -x (dropped, prob. p): E[d^2] = x^2 p/q and
-  // Var[d^2] = x^4 (p^4/q^3 + p - p^2/q^2), so the sum of d^2 has a z-score against its expectation.
-  const double p = w.p, q = 1 - w.p;
-  const double var_d2 = q > 0 ? sum_x4 * (p * p * p * p / (q * q * q) + p - p * p / (q * q)) : 0;
-  c.var_z = var_d2 > 0 ? (sum_d2 - var) / std::sqrt(var_d2) : 0;
+  auto var_z_at = [&](double s) {
+    const double a = (s - 1) * (s - 1), e_d2 = q * a + p, e_d4 = q * a * a + p;
+    const double var_d2 = sum_x4 * (e_d4 - e_d2 * e_d2);
+    return var_d2 > 0 ? (sum_d2 - sum_x2 * e_d2) / std::sqrt(var_d2) : 0;
+  };
+  auto mean_z_at = [&](double s) { return var > 0 ? (sum_y - q * s * sum_x) / std::sqrt(var) : 0; };
+  const double exact = q > 0 ? 1 / q : 1, rounded = widen(narrow<T>(static_cast<W>(exact)));
+  c.var_z = var_z_at(exact);
+  if (std::abs(var_z_at(rounded)) < std::abs(c.var_z)) c.var_z = var_z_at(rounded);
+  if (std::abs(mean_z_at(rounded)) < std::abs(c.mean_z)) c.mean_z = mean_z_at(rounded);
   if (c.error.empty() && !(std::abs(c.mean_z) <= 6.0))
     c.error = "output mean is " + std::to_string(c.mean_z) + " sigma from the input's";
   if (c.error.empty() && !(std::abs(c.var_z) <= 6.0))
@@ -188,18 +224,25 @@ Check check_dropout(const Workload<T>& w, const T* out) {
 }
 
 template <class T>
-Check check_floor(const Workload<T>& w, const T* out, T factor, const T* residual) {
-  for (std::size_t i = 0; i < w.n; ++i)
-    if (out[i] != (residual ? w.in[i] + residual[i] : w.in[i] * factor))
-      return Check{"element " + std::to_string(i) + (residual ? ": not x + residual" : ": not x * factor")};
+Check check_floor(const Workload<T>& w, const T* out, Wide<T> factor, const T* residual) {
+  for (std::size_t i = 0; i < w.n; ++i) {
+    bool right;
+    if constexpr (is_16_bit<T>)  // the floor moves bits: a copy, or the 16-bit integer sum of the bits
+      right = out[i].bits == (residual ? static_cast<std::uint16_t>(w.in[i].bits + residual[i].bits)
+                                       : factor == 1 ? w.in[i].bits : narrow<T>(widen(w.in[i]) * factor).bits);
+    else
+      right = out[i] == (residual ? w.in[i] + residual[i] : w.in[i] * factor);
+    if (!right) return Check{"element " + std::to_string(i) + (residual ? ": not x + residual" : ": not x * factor")};
+  }
   return {};
 }
 
 namespace {
 
+// |got - want| within 4 ulp of T relative to scale_of_error, in double (got and want widened).
 template <class T>
-bool near(T got, T want, T scale_of_error) {
-  return std::abs(got - want) <= 4 * std::numeric_limits<T>::epsilon() * scale_of_error;
+bool near(T got, double want, double scale_of_error) {
+  return std::abs(double(widen(got)) - want) <= 4 * epsilon<T>() * scale_of_error;
 }
 
 std::string element_error(std::size_t i, const std::string& what) {
@@ -210,37 +253,48 @@ std::string element_error(std::size_t i, const std::string& what) {
 
 template <class T>
 Check check_family(Op op, const Workload<T>& w, const T* out) {
+  using W = Wide<T>;
   const FamilyShape sh = family_shape(w.n);
   const T* x = w.in.data();
+  // The values simdrop's definition gives: the expression in W on widened inputs, rounded once to T.
+  auto value = [](W v) { return double(widen(narrow<T>(v))); };
+  auto is_zero = [](T v) { return widen(v) == W(0); };
   std::size_t kept = 0;
   switch (op) {
     case Op::channel:  // nchw: plane k is elements [k spatial, (k + 1) spatial)
     case Op::shared: {  // column j is elements j, j + row, ...
       const bool planes = op == Op::channel;
-      const std::size_t groups = planes ? sh.batch * sh.channels : sh.row, members = planes ? sh.spatial : sh.steps;
-      for (std::size_t k = 0; k < groups; ++k) {
-        auto at = [&](std::size_t m) { return planes ? k * sh.spatial + m : m * sh.row + k; };
-        const bool keep = out[at(0)] != T(0);
-        kept += keep;
-        for (std::size_t m = 0; m < members; ++m) {
-          const std::size_t i = at(m);
-          if (keep ? !near(out[i], x[i] * w.scale, std::abs(x[i] * w.scale)) : out[i] != T(0))
-            return Check{element_error(i, std::string(planes ? "plane" : "column") + " not kept or dropped whole")};
-        }
+      const std::size_t groups = planes ? sh.batch * sh.channels : sh.row;
+      // Each group's keep bit from its first element, then every element in memory order (a column-wise walk of
+      // a DRAM-size array would miss the caches at every element).
+      std::vector<unsigned char> keep(groups);
+      for (std::size_t k = 0; k < groups; ++k) kept += keep[k] = !is_zero(out[planes ? k * sh.spatial : k]);
+      for (std::size_t i = 0; i < w.n; ++i) {
+        // Within 4 ulp of x * scale (the rounding to T is half an ulp of it).
+        const double want = double(widen(x[i]) * w.scale);
+        if (keep[planes ? i / sh.spatial : i % sh.row] ? !near(out[i], want, std::abs(want)) : !is_zero(out[i]))
+          return Check{element_error(i, std::string(planes ? "plane" : "column") + " not kept or dropped whole")};
       }
       return check_keep_count(kept, groups, w.p);
     }
     case Op::alpha: {
+      // An element whose kept value a x + b is within the tolerance of the dropped value (x near alpha': likelier
+      // in 16 bits) tells nothing about its keep bit; such elements, known from x alone, are left out of the keep
+      // count, which stays unbiased.
       const AlphaCoefficients c = alpha_dropout_coefficients(w.p);
-      const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), dropped = static_cast<T>(c.dropped);
+      const W a = static_cast<W>(c.a), b = static_cast<W>(c.b);
+      const double dropped = value(static_cast<W>(c.dropped));
+      std::size_t informative = 0;
       for (std::size_t i = 0; i < w.n; ++i) {
-        const T want = a * x[i] + b, err = std::abs(a * x[i]) + std::abs(b);
-        if (near(out[i], want, err))
-          ++kept;
-        else if (!near(out[i], dropped, std::abs(dropped)))
-          return Check{element_error(i, "neither a x + b nor a alpha' + b")};
+        const W xi = widen(x[i]);
+        const double want = value(a * xi + b), err = std::abs(double(a * xi)) + std::abs(double(b));
+        const bool kept_value = near(out[i], want, err), dropped_value = near(out[i], dropped, std::abs(dropped));
+        if (!kept_value && !dropped_value) return Check{element_error(i, "neither a x + b nor a alpha' + b")};
+        if (near(narrow<T>(static_cast<W>(dropped)), want, err)) continue;  // either, whatever the keep bit
+        ++informative;
+        kept += kept_value;
       }
-      return check_keep_count(kept, w.n, w.p);
+      return check_keep_count(kept, informative, w.p);
     }
     case Op::gaussian: {
       // e = y / x has mean 1 and variance s2 = p / (1 - p): sum(e - 1) has sd sqrt(n s2); sum (e - 1)^2 has
@@ -248,7 +302,7 @@ Check check_family(Op op, const Workload<T>& w, const T* out) {
       const double s2 = w.p / (1 - w.p), n = static_cast<double>(w.n);
       double d1 = 0, d2 = 0;
       for (std::size_t i = 0; i < w.n; ++i) {
-        const double d = double(out[i]) / double(x[i]) - 1;
+        const double d = double(widen(out[i])) / double(widen(x[i])) - 1;
         d1 += d, d2 += d * d;
       }
       Check c;
@@ -264,29 +318,34 @@ Check check_family(Op op, const Workload<T>& w, const T* out) {
     }
     case Op::bias_dropout_add: {
       const T* r = w.residual.data();
+      // An element whose residual is itself within the tolerance of the kept value (|t| small against |r|:
+      // likelier in 16 bits) tells nothing about its keep bit; such elements, known from the inputs alone, are
+      // left out of the keep count, which stays unbiased.
+      std::size_t informative = 0;
       for (std::size_t i = 0; i < w.n; ++i) {
-        const T t = (x[i] + w.bias[i % sh.cols]) * w.scale;
-        if (out[i] == r[i]) continue;  // dropped: residual + 0
-        if (!near(out[i], r[i] + t, std::abs(r[i]) + std::abs(t)))
+        const W ri = widen(r[i]), ti = (widen(x[i]) + widen(w.bias[i % sh.cols])) * w.scale;
+        const double want = value(ri + ti), err = std::abs(double(ri)) + std::abs(double(ti));
+        const bool is_residual = widen(out[i]) == ri;  // dropped: residual + 0
+        if (!is_residual && !near(out[i], want, err))
           return Check{element_error(i, "neither residual nor residual + (x + bias) * scale")};
-        ++kept;
+        if (near(r[i], want, err)) continue;  // either, whatever the keep bit
+        ++informative;
+        kept += !is_residual;
       }
-      return check_keep_count(kept, w.n, w.p);
+      return check_keep_count(kept, informative, w.p);
     }
     default:
       return Check{"not a family op"};
   }
 }
 
-template std::shared_ptr<const Buffer<float>> input_values(std::size_t);
-template std::shared_ptr<const Buffer<double>> input_values(std::size_t);
-template struct Workload<float>;
-template struct Workload<double>;
-template Check check_dropout(const Workload<float>&, const float*);
-template Check check_dropout(const Workload<double>&, const double*);
-template Check check_floor(const Workload<float>&, const float*, float, const float*);
-template Check check_floor(const Workload<double>&, const double*, double, const double*);
-template Check check_family(Op, const Workload<float>&, const float*);
-template Check check_family(Op, const Workload<double>&, const double*);
+#define SIMDROP_BENCH_INSTANTIATE(name, T)                                             \
+  template std::shared_ptr<const Buffer<T>> input_values(std::size_t);                  \
+  template struct Workload<T>;                                                          \
+  template Check check_dropout(const Workload<T>&, const T*);                           \
+  template Check check_floor(const Workload<T>&, const T*, Wide<T>, const T*);          \
+  template Check check_family(Op, const Workload<T>&, const T*);
+SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_INSTANTIATE)
+#undef SIMDROP_BENCH_INSTANTIATE
 
 }  // namespace simdrop::bench

@@ -24,8 +24,17 @@ from collections import defaultdict
 
 NAME_RE = re.compile(r"^(?P<op>mask|forward|backward_mask|backward_regen|channel|shared|alpha|gaussian|bias_dropout_add)"
                      r"/(?P<impl>[a-z0-9_]+)"
-                     r"(?:/(?P<dtype>f32|f64))?/n:(?P<n>\d+)/p:(?P<p>\d+)/threads:(?P<threads>\d+)")
+                     r"(?:/(?P<dtype>f32|f64|bf16|f16))?/n:(?P<n>\d+)/p:(?P<p>\d+)/threads:(?P<threads>\d+)")
 OPS = ["forward", "backward_mask", "backward_regen", "mask"]
+# The element types (the bench's dtype part of a name) and their bytes; "-" is the mask's (none: an fp32 workload).
+DTYPE_BYTES = {"f32": 4, "f64": 8, "bf16": 2, "f16": 2, "-": 4}
+DTYPES = ["f32", "f64", "bf16", "f16"]
+HALF_DTYPES = ["bf16", "f16"]
+# Issue 11's second target: simdrop's bf16 forward at the DRAM size, 1 thread, at least this many times PyTorch's.
+TORCH_BF16_TARGET = 50
+# The prefix of an error message the bench writes for a case an implementation refuses (PyTorch without a kernel
+# for a dtype): such rows are skipped, not failed.
+SKIPPED = "skipped: "
 # The dropout family's forward passes, each against its obvious composition ("composed") and PyTorch.
 FAMILY_OPS = ["channel", "shared", "alpha", "gaussian", "bias_dropout_add"]
 FAMILY_BASELINES = ["composed", "torch"]
@@ -149,7 +158,7 @@ class Run:
         sizes = self.sizes(op, dtype)
         if not sizes:
             return None, None
-        width = 4 if dtype in ("f32", "-") else 8
+        width = DTYPE_BYTES.get(dtype, 4)
         named = [self.ctx_int(k) // width for k in ("size_in_cache_bytes", "size_dram_bytes")]
         if all(n in sizes for n in named):
             return named[0], named[1]
@@ -172,6 +181,16 @@ def copy_key(key):
     return (op, "copy", dtype, n, 30, threads)
 
 
+def floor_key(run, key):
+    """The copy benchmark of the run that is key's floor: copy_key(key), or where the run has none (the quick
+    profile runs one 16-bit copy per size and threads) forward's copy of the same dtype, size and threads, which
+    moves the same bytes as every op but bias-dropout-residual (whose floor reads a second input)."""
+    k = copy_key(key)
+    if k in run.samples or key[0] in ("bias_dropout_add", "mask"):
+        return k
+    return ("forward",) + k[1:]
+
+
 def is_path_impl(impl):
     """Whether impl is simdrop with one ISA path forced (simdrop_<path>): shown only in the paths table."""
     return impl in {f"simdrop_{i}" for i in ISA_PATHS}
@@ -184,7 +203,7 @@ def roofline(run, key):
     if op not in ROOFLINE:
         return None
     draws, target = ROOFLINE[op]
-    rates = [run.median(key), run.median(copy_key(key))]
+    rates = [run.median(key), run.median(floor_key(run, key))]
     if draws:
         rates.append(run.median(("mask", "simdrop", "-", n, p, threads)))
     if not all(rates):
@@ -322,7 +341,7 @@ def ratio(a, b, digits=3):
 def size_label(n, dtype):
     if dtype == "-":  # the mask op: elements, then the bit mask's bytes
         return f"{n:,} elements"
-    return bytes_label(n * (4 if dtype == "f32" else 8))
+    return bytes_label(n * DTYPE_BYTES[dtype])
 
 
 def bytes_label(b):
@@ -549,7 +568,7 @@ class Report:
         self.w("|---|---|---|" + "---|" * len({k[4] for k in keys}))
         ps = sorted({k[4] for k in keys})
         for op in OPS:
-            for dtype in ("f32", "f64", "-"):
+            for dtype in (*DTYPES, "-"):
                 for n in sorted({k[3] for k in keys if k[0] == op and k[2] == dtype}):
                     if len({k[4] for k in keys if k[0] == op and k[2] == dtype and k[3] == n}) < 2:
                         continue  # a size run at one p only (the bandwidth curve's)
@@ -723,7 +742,7 @@ class Report:
             vr = statistics.median(e.get("var_ratio", 1) for e in es)
             self.w(f"| {p}% | {impl} | {len(es)} | {kf:.5f} ({1 - p / 100:.2f}) | {kz:.2f} | {mz:.2f} | {vz:.2f} "
                    f"| {vr:.4f} | {'ok' if ok else '**FAILED**'} |")
-        failed = sorted(run.errors.items())
+        failed = sorted((k, msg) for k, msg in run.errors.items() if not msg.startswith(SKIPPED))
         if failed:
             self.w()
             self.w("Benchmarks that reported an error instead of a time:")
@@ -754,7 +773,7 @@ class Report:
                    "| x torch (cache / DRAM) | / copy (cache / DRAM) | roofline (cache / DRAM) |")
             self.w("|---|---|---|---|---|---|---|---|---|")
             for op in ops:
-                for dtype in ("f32", "f64"):
+                for dtype in DTYPES:
                     cache_n, dram_n = run.in_cache_and_dram(op, dtype)
                     if dram_n is None:
                         continue
@@ -771,7 +790,7 @@ class Report:
                             bc, bd = run.median((op, b, dtype, cache_n, 30, threads)), run.median(
                                 (op, b, dtype, dram_n, 30, threads))
                             cells.append(f"{ratio(vc, bc)} / {ratio(vd, bd)}" if bc or bd else "")
-                        cc, cd = run.median(copy_key(kc)), run.median(copy_key(kd))
+                        cc, cd = run.median(floor_key(run, kc)), run.median(floor_key(run, kd))
                         tc = ratio(cc, vc) if vc else "n/a"
                         td = ratio(cd, vd) if vd else "n/a"
                         self.w(f"| {op} | {impl} | {dtype} | {g(vc)} | {g(vd)} | " + " | ".join(cells)
@@ -824,6 +843,145 @@ class Report:
         axes[0].set_ylabel("time / time of copy (1.0 = the floor)")
         axes[0].legend(fontsize=8)
         self.picture(fig, "family.png", "The dropout family: time relative to copy")
+
+    # -- the 16-bit types (issue 11)
+    def half_precision(self):
+        """The 16-bit types beside fp32 (dtypes_table), issue 11's targets (half_targets) and the rows an
+        implementation refused (skipped_rows)."""
+        run = self.runs[0]
+        if not any(k[2] in HALF_DTYPES for k in list(run.samples) + list(run.errors)):
+            return
+        self.w("## bfloat16 and float16")
+        self.w()
+        self.dtypes_table(run)
+        self.half_targets(run)
+        self.skipped_rows(run)
+
+    def dtypes_table(self, run):
+        """simdrop's rows of each op by size class and threads, fp32 and the 16-bit types side by side."""
+        dtypes = [d for d in ("f32", *HALF_DTYPES) if run.keys(impl="simdrop", dtype=d)]
+        ops = [op for op in OPS + FAMILY_OPS if op != "mask" and any(run.keys(op=op, impl="simdrop", dtype=d, p=30)
+                                                                    for d in HALF_DTYPES)]
+        self.w("simdrop by element type, medians, p = 0.3, the same bytes per array for every type (a 16-bit case "
+               "has twice fp32's elements). Per type: G el/s; \"/ copy\", the time over the best copy of the same "
+               "bytes (the 16-bit floor moves the bits: a copy, or a 16-bit integer add for bias-dropout-residual); "
+               "\"roofline\", the time over max(time of `mask` for the same elements, time of that copy) for ops "
+               "that draw a bit per element, over the copy's time alone for the others (as in the summary), "
+               "**bold** where over the op's target; \"x torch\", the speed-up over PyTorch at the same dtype and "
+               "threads (\"skipped\" where PyTorch refuses the dtype: reasons below).")
+        self.w()
+        self.w("| op | size | threads | " + " | ".join(f"{d} G el/s | {d} / copy | {d} roofline | {d} x torch"
+                                                      for d in dtypes) + " | roofline target |")
+        self.w("|---|---|---|" + "---|" * (4 * len(dtypes) + 1))
+        for op in ops:
+            for where in ("in cache", "DRAM"):
+                for threads in sorted({1, run.max_threads()}):
+                    cells, any_value = [], False
+                    size = None
+                    for d in dtypes:
+                        cache_n, dram_n = run.in_cache_and_dram(op, d)
+                        n = cache_n if where == "in cache" else dram_n
+                        if n is None or (where == "DRAM" and n == cache_n):  # one size only: shown once
+                            cells += ["n/a"] * 4
+                            continue
+                        size = size or bytes_label(size_bytes(n, d))
+                        k = (op, "simdrop", d, n, 30, threads)
+                        v = run.median(k)
+                        any_value |= v is not None
+                        r = roofline(run, k)
+                        rl = "n/a" if r is None else (f"{r[0]:.2f}" if r[0] <= r[1] else f"**{r[0]:.2f}**")
+                        cells += [g(v), ratio(run.median(floor_key(run, k)), v) if v else "n/a", rl,
+                                  self.torch_cell(run, k)]
+                    if not any_value:
+                        continue
+                    target = f"<= {ROOFLINE[op][1]:g}" if op in ROOFLINE else "none"
+                    self.w(f"| {op} | {where} ({size}) | {threads} | " + " | ".join(cells) + f" | {target} |")
+        self.w()
+
+    @staticmethod
+    def torch_cell(run, key):
+        """simdrop's speed-up over PyTorch's row of key's op, dtype, n and threads: "12.3x", "skipped" where PyTorch
+        refused it, "" where there is no such row."""
+        tk = (key[0], "torch") + key[2:]
+        if run.errors.get(tk, "").startswith(SKIPPED):
+            return "skipped"
+        v, t = run.median(key), run.median(tk)
+        return ratio(v, t) if v and t else ""
+
+    def half_targets(self, run):
+        """Issue 11's two targets, each row met or not met: the roofline of every op with a target for bf16 and f16
+        at the in-cache and DRAM sizes, 1 thread and all; and simdrop's bf16 forward at the DRAM size, 1 thread,
+        against PyTorch's bf16 dropout."""
+        self.w("### Targets of issue 11")
+        self.w()
+        self.w("The roofline (as above; targets as for fp32: 1.1, 1.15 for channel and time-shared dropout) of "
+               "bfloat16 and float16 at the in-cache (L2) and DRAM sizes, 1 thread and all; and simdrop's bfloat16 "
+               f"forward at least {TORCH_BF16_TARGET}x PyTorch's bfloat16 dropout (`torch::dropout`, train) at the "
+               "DRAM size, 1 thread. All figures come from this run.")
+        self.w()
+        self.w("| target | op | dtype | size | threads | value | limit | met? |")
+        self.w("|---|---|---|---|---|---|---|---|")
+        met = total = 0
+        for op in [o for o in OPS + FAMILY_OPS if o in ROOFLINE]:
+            for d in HALF_DTYPES:
+                cache_n, dram_n = run.in_cache_and_dram(op, d)
+                for n, where in ((cache_n, "in cache"), (dram_n, "DRAM")):
+                    if n is None or (where == "DRAM" and n == cache_n):
+                        continue
+                    for threads in sorted({1, run.max_threads()}):
+                        k = (op, "simdrop", d, n, 30, threads)
+                        if k not in run.samples:
+                            continue
+                        r = roofline(run, k)
+                        total += 1
+                        if r is None:
+                            value, verdict = "n/a", "not evaluated (a time it needs is missing)"
+                        else:
+                            value, verdict = f"{r[0]:.2f}", "met" if r[0] <= r[1] else "**not met**"
+                            met += r[0] <= r[1]
+                        self.w(f"| roofline | {op} | {d} | {where} ({size_label(n, d)}) | {threads} | {value} | "
+                               f"<= {ROOFLINE[op][1]:g} | {verdict} |")
+        _, dram_n = run.in_cache_and_dram("forward", "bf16")
+        torch_line = None
+        if dram_n is not None:
+            k = ("forward", "simdrop", "bf16", dram_n, 30, 1)
+            tk = ("forward", "torch", "bf16", dram_n, 30, 1)
+            v, t = run.median(k), run.median(tk)
+            if v and t:
+                x = v / t
+                verdict = "met" if x >= TORCH_BF16_TARGET else "**not met**"
+                value = f"{x:.3g}x"
+                torch_line = f"{verdict.strip('*')} ({value})"
+            else:
+                why = run.errors.get(tk) or run.errors.get(k) or "no PyTorch bf16 row in this run"
+                value, verdict = "n/a", f"not evaluated ({why})"
+                torch_line = "not evaluated"
+            self.w(f"| x PyTorch bf16 dropout | forward | bf16 | DRAM ({size_label(dram_n, 'bf16')}) | 1 | {value} | "
+                   f">= {TORCH_BF16_TARGET}x | {verdict} |")
+        self.w()
+        self.w(f"Roofline rows met: {met} of {total}"
+               + (f"; PyTorch target: {torch_line}." if torch_line else "."))
+        self.w()
+
+    def skipped_rows(self, run):
+        """The rows an implementation refused (PyTorch without a CPU kernel for a dtype), with its reason."""
+        skipped = sorted((k, msg[len(SKIPPED):]) for k, msg in run.errors.items() if msg.startswith(SKIPPED))
+        if not skipped:
+            return
+        self.w("### Rows skipped")
+        self.w()
+        self.w("Cases an implementation refuses (it raised an error when the case was prepared and run once); "
+               "they post no time. The reason is the implementation's own message.")
+        self.w()
+        by_reason = defaultdict(list)
+        for k, why in skipped:
+            by_reason[(k[1], k[2], why)].append(k)
+        self.w("| impl | dtype | rows | ops | reason |")
+        self.w("|---|---|---|---|---|")
+        for (impl, d, why), keys in sorted(by_reason.items()):
+            ops = ", ".join(sorted({k[0] for k in keys}, key=lambda o: (OPS + FAMILY_OPS).index(o)))
+            self.w(f"| {impl} | {d} | {len(keys)} | {ops} | {why} |")
+        self.w()
 
     def isa_paths(self):
         """The ISA paths table: simdrop_<path> (one path forced) against the default, which runs each kind of
@@ -989,6 +1147,7 @@ class Report:
         self.mask_memory_picture()
         self.bandwidth_curve()
         self.family()
+        self.half_precision()
         self.expectation()
         self.spread_table()
         self.comparison()
@@ -1013,7 +1172,7 @@ def path_verdict(default, paths, chosen):
 
 
 def size_bytes(n, dtype):
-    return n * (4 if dtype == "f32" else 8) if dtype != "-" else max(n // 8, 1)
+    return n * DTYPE_BYTES[dtype] if dtype != "-" else max(n // 8, 1)
 
 
 def unique_labels(paths):

@@ -13,19 +13,25 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace simdrop::bench {
 namespace {
 
 // y = x * s (r null) or y = x + r over [0, n): the loop every way below starts from. Inlined into its
-// callers, so it is compiled for each caller's target.
+// callers, so it is compiled for each caller's target. The 16-bit types' floor moves their bits as uint16_t:
+// y = x (s unused), or y = x + r as 16-bit integers (the same bytes read and written as a 16-bit add).
 template <class T>
 [[gnu::always_inline]] inline void plain_loop(const T* x, const T* r, T* y, std::size_t n, T s) {
-  if (r)
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] + r[i];
-  else
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
+  if (r) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<T>(x[i] + r[i]);
+  } else {
+    if constexpr (std::is_integral_v<T>)
+      for (std::size_t i = 0; i < n; ++i) y[i] = x[i];
+    else
+      for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * s;
+  }
 }
 
 // plain_loop vectorised by the compiler, cloned per ISA (the CPU picks the clone at load time).
@@ -35,6 +41,11 @@ __attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const fl
 }
 __attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const double* x, const double* r, double* y,
                                                                         std::size_t n, double s) {
+  plain_loop(x, r, y, n, s);
+}
+__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const std::uint16_t* x, const std::uint16_t* r,
+                                                                        std::uint16_t* y, std::size_t n,
+                                                                        std::uint16_t s) {
   plain_loop(x, r, y, n, s);
 }
 
@@ -124,25 +135,37 @@ std::optional<Prepared> make_copy(Op op, Workload<T>& w) {
                     },
                     [] { return Check{}; }, w.n / 8.0, 0.0, "plain"};
   }
+  // The 16-bit types are moved as their bits (uint16_t): a copy, or a 16-bit integer add for the sum.
+  using Bits = std::conditional_t<is_16_bit<T>, std::uint16_t, T>;
+  static_assert(sizeof(Bits) == sizeof(T));
+  Bits s;
+  if constexpr (is_16_bit<T>)
+    s = 1;
+  else
+    s = w.scale;
   // bias_dropout_add reads two inputs and writes one: its floor is y = x + residual.
   const bool adds = op == Op::bias_dropout_add;
   if (adds) w.prepare_residual();
-  const T* residual = adds ? w.residual.data() : nullptr;
-  const std::vector<Way<T>> candidates = ways<T>(adds);
+  const Bits* residual = adds ? reinterpret_cast<const Bits*>(w.residual.data()) : nullptr;
+  const std::vector<Way<Bits>> candidates = ways<Bits>(adds);
   std::vector<std::function<void()>> runs;
-  for (const Way<T>& way : candidates)
-    runs.push_back([&w, residual, kernel = way.kernel] {
+  for (const Way<Bits>& way : candidates)
+    runs.push_back([&w, residual, s, kernel = way.kernel] {
+      const Bits* in = reinterpret_cast<const Bits*>(w.in.data());
+      Bits* out = reinterpret_cast<Bits*>(w.out.data());
       over_blocks(w.n, [&](std::size_t b, std::size_t e) {
-        kernel(w.in.data() + b, residual ? residual + b : nullptr, w.out.data() + b, e - b, w.scale);
+        kernel(in + b, residual ? residual + b : nullptr, out + b, e - b, s);
       });
     });
   const std::size_t best = fastest(runs);
-  const T factor = candidates[best].scales ? w.scale : T(1);
-  return Prepared{runs[best], [&w, factor, residual] { return check_floor(w, w.out.data(), factor, residual); },
+  const Wide<T> factor = candidates[best].scales && !is_16_bit<T> ? w.scale : Wide<T>(1);
+  const T* residual_t = adds ? w.residual.data() : nullptr;
+  return Prepared{runs[best], [&w, factor, residual_t] { return check_floor(w, w.out.data(), factor, residual_t); },
                   (adds ? 3.0 : 2.0) * w.n * sizeof(T), 0.0, candidates[best].name};
 }
 
-template std::optional<Prepared> make_copy(Op, Workload<float>&);
-template std::optional<Prepared> make_copy(Op, Workload<double>&);
+#define SIMDROP_BENCH_INSTANTIATE(name, T) template std::optional<Prepared> make_copy(Op, Workload<T>&);
+SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_INSTANTIATE)
+#undef SIMDROP_BENCH_INSTANTIATE
 
 }  // namespace simdrop::bench

@@ -1,5 +1,7 @@
 // Idiomatic Eigen 3.4: Map over the buffers, a keep array built with NullaryExpr from a std::mt19937,
-// the scale-select as one array expression. Single-threaded, as Eigen's element-wise code is.
+// the scale-select as one array expression. Single-threaded, as Eigen's element-wise code is. The 16-bit types
+// are Eigen::bfloat16 / Eigen::half arrays over the same storage, scaled in float as mixed-precision Eigen code
+// writes it: x.cast<float>() * scale, cast back.
 #pragma once
 
 #include <Eigen/Core>
@@ -11,10 +13,26 @@
 
 namespace simdrop::bench {
 
+// Eigen's scalar of the same bits as T.
+template <class T>
+struct EigenScalar {
+  using type = T;
+};
+template <>
+struct EigenScalar<bfloat16> {
+  using type = Eigen::bfloat16;
+};
+template <>
+struct EigenScalar<float16> {
+  using type = Eigen::half;
+};
+
 template <class T>
 std::optional<Prepared> make_eigen(Op op, Workload<T>& w) {
   if (op == Op::backward_regen) return std::nullopt;
-  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using E = typename EigenScalar<T>::type;
+  static_assert(sizeof(E) == sizeof(T));
+  using Array = Eigen::Array<E, Eigen::Dynamic, 1>;
   using KeepArray = Eigen::Array<bool, Eigen::Dynamic, 1>;
   struct State {
     std::mt19937 gen;
@@ -28,9 +46,12 @@ std::optional<Prepared> make_eigen(Op op, Workload<T>& w) {
       State{std::mt19937(static_cast<std::uint32_t>(w.seed)), std::bernoulli_distribution(1.0 - w.p), KeepArray(w.n)});
   const auto n = static_cast<Eigen::Index>(w.n);
   auto apply = [&w, st, n] {
-    Eigen::Map<const Array> x(w.in.data(), n);
-    Eigen::Map<Array> y(w.out.data(), n);
-    y = st->mask.select(x * w.scale, T(0));
+    Eigen::Map<const Array> x(reinterpret_cast<const E*>(w.in.data()), n);
+    Eigen::Map<Array> y(reinterpret_cast<E*>(w.out.data()), n);
+    if constexpr (is_16_bit<T>)
+      y = st->mask.select((x.template cast<float>() * w.scale).template cast<E>(), E(0.0f));
+    else
+      y = st->mask.select(x * w.scale, T(0));
   };
   const double data_bytes = 2.0 * w.n * sizeof(T), mask_bytes = static_cast<double>(w.n);
   auto check_out = [&w] { return check_dropout(w, w.out.data()); };

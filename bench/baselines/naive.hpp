@@ -1,5 +1,6 @@
 // The code a person writes first: std::mt19937 + std::bernoulli_distribution, one element at a time,
-// scalar, single-threaded, a byte per element of mask.
+// scalar, single-threaded, a byte per element of mask. The 16-bit types go through simdrop's converters
+// element by element: widen, multiply in float, narrow.
 #pragma once
 
 #include <memory>
@@ -35,14 +36,14 @@ std::optional<Prepared> make_naive(Op op, Workload<T>& w) {
       return Prepared{[&w, st] {
                         for (std::size_t i = 0; i < w.n; ++i) {
                           st->mask[i] = st->keep(st->gen);
-                          w.out[i] = st->mask[i] ? w.in[i] * w.scale : T(0);
+                          w.out[i] = st->mask[i] ? narrow<T>(widen(w.in[i]) * w.scale) : T{};
                         }
                       },
                       check_out, data_bytes + mask_bytes, 1.0, "byte mask stored"};
     case Op::backward_mask:
       for (std::size_t i = 0; i < w.n; ++i) st->mask[i] = st->keep(st->gen);
       return Prepared{[&w, st] {
-                        for (std::size_t i = 0; i < w.n; ++i) w.out[i] = st->mask[i] ? w.in[i] * w.scale : T(0);
+                        for (std::size_t i = 0; i < w.n; ++i) w.out[i] = st->mask[i] ? narrow<T>(widen(w.in[i]) * w.scale) : T{};
                       },
                       check_out, data_bytes + mask_bytes, 1.0, "from byte mask"};
     case Op::backward_regen:
@@ -50,7 +51,8 @@ std::optional<Prepared> make_naive(Op op, Workload<T>& w) {
       return Prepared{[&w, st] {
                         st->gen.seed(static_cast<std::uint32_t>(w.seed));
                         st->keep.reset();
-                        for (std::size_t i = 0; i < w.n; ++i) w.out[i] = st->keep(st->gen) ? w.in[i] * w.scale : T(0);
+                        for (std::size_t i = 0; i < w.n; ++i)
+                          w.out[i] = st->keep(st->gen) ? narrow<T>(widen(w.in[i]) * w.scale) : T{};
                       },
                       check_out, data_bytes, 0.0, "generator reseeded"};
   }

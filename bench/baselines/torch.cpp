@@ -5,21 +5,43 @@
 
 #include <cmath>
 #include <memory>
+#include <type_traits>
 
 namespace simdrop::bench {
 
+namespace {
+
+// PyTorch's dtype of the same bits as T.
 template <class T>
-std::optional<Prepared> make_torch(Op op, Workload<T>& w) {
+constexpr torch::ScalarType scalar_type() {
+  if constexpr (std::is_same_v<T, float>)
+    return torch::kFloat32;
+  else if constexpr (std::is_same_v<T, double>)
+    return torch::kFloat64;
+  else if constexpr (std::is_same_v<T, bfloat16>)
+    return torch::kBFloat16;
+  else
+    return torch::kFloat16;
+}
+
+// The tensor's data as T (c10::BFloat16 / c10::Half storage holds the same bits as simdrop's types).
+template <class T>
+const T* data_of(const torch::Tensor& t) {
+  return static_cast<const T*>(t.data_ptr());
+}
+
+template <class T>
+std::optional<Prepared> make(Op op, Workload<T>& w) {
   if (op == Op::backward_regen) return std::nullopt;  // PyTorch keeps its mask; it has no regenerating form
   at::set_num_threads(w.threads);
   torch::manual_seed(w.seed);
-  const auto dtype = sizeof(T) == 4 ? torch::kFloat32 : torch::kFloat64;
+  const auto dtype = scalar_type<T>();
   const auto options = torch::TensorOptions().dtype(dtype);
   // The input is shared between cases and read-only: every op below reads x and writes new tensors.
   const torch::Tensor x = torch::from_blob(const_cast<T*>(w.in.data()), {static_cast<std::int64_t>(w.n)}, options);
   auto result = std::make_shared<torch::Tensor>();
-  auto check_out = [&w, result] { return check_dropout(w, result->template data_ptr<T>()); };
-  auto family_check = [op, &w, result] { return check_family(op, w, result->template data_ptr<T>()); };
+  auto check_out = [&w, result] { return check_dropout(w, data_of<T>(*result)); };
+  auto family_check = [op, &w, result] { return check_family(op, w, data_of<T>(*result)); };
   const double data_bytes = 2.0 * w.n * sizeof(T), mask_bytes = 1.0 * w.n * sizeof(T);
   switch (op) {
     case Op::mask:
@@ -80,12 +102,40 @@ std::optional<Prepared> make_torch(Op op, Workload<T>& w) {
   }
 }
 
+}  // namespace
+
+template <class T>
+std::optional<Prepared> make_torch(Op op, Workload<T>& w) {
+  if (w.n == 0) return make(op, w);  // the probe of has_op: nothing runs
+  // Prepare and run it once here: where PyTorch has no CPU kernel of this dtype for the op (at preparation, as the
+  // saved noise of backward_mask, or in the run) it throws c10::Error, and the case is reported as skipped with
+  // PyTorch's message (its first line, without the C++ backtrace).
+  try {
+    std::optional<Prepared> prepared = make(op, w);
+    if (prepared) {
+      prepared->run();
+      prepared->ran = true;
+    }
+    return prepared;
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    why = why.substr(0, why.find('\n'));
+    Prepared refused;
+    refused.run = [] {};
+    refused.check = [] { return Check{}; };
+    refused.skipped = "PyTorch " + torch_version() + " refuses " + std::string(c10::toString(scalar_type<T>())) +
+                      ": " + why;
+    return refused;
+  }
+}
+
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-template std::optional<Prepared> make_torch(Op, Workload<float>&);
-template std::optional<Prepared> make_torch(Op, Workload<double>&);
+#define SIMDROP_BENCH_INSTANTIATE(name, T) template std::optional<Prepared> make_torch(Op, Workload<T>&);
+SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_INSTANTIATE)
+#undef SIMDROP_BENCH_INSTANTIATE
 
 }  // namespace simdrop::bench

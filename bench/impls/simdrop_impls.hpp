@@ -67,7 +67,7 @@ template <class T>
 std::optional<Prepared> make_broken_keep_all(Op op, Workload<T>& w) {
   if (op != Op::forward) return std::nullopt;
   return Prepared{[&w] {
-                    for (std::size_t i = 0; i < w.n; ++i) w.out[i] = w.in[i] * w.scale;
+                    for (std::size_t i = 0; i < w.n; ++i) w.out[i] = narrow<T>(widen(w.in[i]) * w.scale);
                   },
                   [&w] { return check_dropout(w, w.out.data()); }, 2.0 * w.n * sizeof(T), 0.0, "wrong on purpose"};
 }

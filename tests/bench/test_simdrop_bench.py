@@ -1,6 +1,7 @@
 """simdrop_bench end to end: it lists every op x impl (the forced ISA paths, the bandwidth curve and the sizes
-from the detected caches included), runs a tiny selection, writes JSON with the counters, labels and run context
-(calibration, choices, caches) the report reads, and its validation rejects a deliberately wrong kernel.
+from the detected caches included) and dtype (f32, f64, bf16, f16), runs a tiny selection, writes JSON with the
+counters, labels and run context (calibration, choices, caches) the report reads, and its validation rejects a
+deliberately wrong kernel (fp32 and bfloat16).
 
 Usage: python3 test_simdrop_bench.py PATH/TO/simdrop_bench  (ctest passes the path)
 """
@@ -26,6 +27,10 @@ for _op in FAMILY_OPS:
 TORCH_OPS = {"mask", "forward", "backward_mask", *FAMILY_OPS}
 # The ops simdrop_<path> (one ISA path forced) runs: one of each kind of work the library chooses a path for.
 PATH_OPS = {"mask", "forward", "backward_mask"}
+# The element types and their bytes; the 16-bit ones in the quick profile: simdrop, copy and PyTorch.
+DTYPE_BYTES = {"f32": 4, "f64": 8, "bf16": 2, "f16": 2}
+HALF = ("bf16", "f16")
+QUICK_HALF_IMPLS = {"simdrop", "copy", "torch"}
 # The ways copy's floor may win with (its label), and the context's kinds of work and size classes.
 COPY_WAYS = {"plain", "memcpy", "stream128", "stream256", "stream512"}
 WORKS, SIZE_CLASSES = ("mask", "fused", "apply", "gaussian"), ("cache", "memory")
@@ -91,7 +96,7 @@ class ListTests(unittest.TestCase):
             tail = parts[3:-1] if parts[0] != "mask" else parts[2:-1]
             self.assertEqual([t.split(":")[0] for t in tail], ["n", "p", "threads"], n)
             if parts[0] != "mask":
-                self.assertIn(parts[2], ("f32", "f64"), n)
+                self.assertIn(parts[2], DTYPE_BYTES, n)
         self.assertNotIn("broken_keep_all", out.stdout)  # test-only kernel needs --include_broken
 
     def test_forced_paths_are_listed(self):
@@ -143,6 +148,55 @@ class ListTests(unittest.TestCase):
         self.assertEqual(sizes, grid | {int(context()["size_dram_bytes"]) // 4})
         ps = {n.split("p:")[1].split("/")[0] for n in names}
         self.assertTrue({"10", "50", "90"} <= ps)
+
+    def test_full_profile_has_every_dtype_of_every_impl(self):
+        cases = listed("--profile=full")
+        for (op, impl) in [(op, impl) for op, impls in OPS_IMPLS.items() for impl in impls] + \
+                [(op, "torch") for op in TORCH_OPS if ("forward", "torch") in cases]:
+            if op == "mask":
+                continue
+            dtypes = {dt for (dt, n, p, t) in cases[(op, impl)]}
+            want = {"f32", "bf16", "f16"} | ({"f64"} if impl not in ("composed", "torch") or op not in FAMILY_OPS
+                                             else set())
+            self.assertEqual(dtypes, want, (op, impl))
+        # Every size is bytes of one array: a 16-bit case has twice fp32's elements.
+        f32 = {n for (dt, n, p, t) in cases[("forward", "naive")] if dt == "f32"}
+        bf16 = {n for (dt, n, p, t) in cases[("forward", "naive")] if dt == "bf16"}
+        self.assertEqual(bf16, {2 * n for n in f32})
+
+    def test_quick_profile_has_the_16_bit_types(self):
+        ctx = context()
+        cases = listed()
+        sizes = [int(ctx["size_in_cache_bytes"]), int(ctx["size_dram_bytes"])]
+        threads = {1, int(ctx["tbb_max_threads"])}
+        torch = ("forward", "torch") in cases
+        for dt in HALF:
+            want = {(dt, b // 2, 30, t) for b in sizes for t in threads}
+            for op in ("forward", "backward_mask", "backward_regen") + FAMILY_OPS:
+                for impl in QUICK_HALF_IMPLS - ({"torch"} if not torch or op == "backward_regen" else set()):
+                    got = {c for c in cases[(op, impl)] if c[0] == dt}
+                    if impl == "copy" and op not in ("forward", "bias_dropout_add"):
+                        # One 16-bit copy per size and threads for the ops that write y from x alone (the report
+                        # reads forward's), and bias_dropout_add's own.
+                        self.assertEqual(got, set(), (op, impl, dt))
+                    elif impl == "torch" and op in FAMILY_OPS:
+                        # PyTorch's 16-bit family runs in cache only in the quick profile (minutes at the DRAM size).
+                        self.assertEqual(got, {c for c in want if c[1] == sizes[0] // 2}, (op, impl, dt))
+                    else:
+                        self.assertEqual(got, want, (op, impl, dt))
+            # The other implementations run 16-bit in the full profile only.
+            for impl in ("naive", "eigen", "composed", "simdrop_unfused", "simdrop_philox7", "simdrop_ars5"):
+                self.assertFalse([c for op in OPS_IMPLS for c in cases.get((op, impl), []) if c[0] == dt], impl)
+        # mask/simdrop at the 16-bit element counts (the floor of their roofline), threads 1 and all; no other mask
+        # runs at them.
+        masks = set(cases[("mask", "simdrop")])
+        for b in sizes:
+            for t in threads:
+                self.assertIn(("-", b // 2, 30, t), masks)
+        for impl in ("copy", "torch", "naive", "eigen"):
+            self.assertFalse({c for c in cases.get(("mask", impl), []) if c[1] in {b // 2 for b in sizes}}, impl)
+        # No p sweep for the 16-bit types in the quick profile.
+        self.assertEqual({c[2] for op in OPS_IMPLS for c in cases.get((op, "simdrop"), []) if c[0] in HALF}, {30})
 
     def test_bad_profile_is_refused(self):
         out = run("--profile=fast")
@@ -292,6 +346,86 @@ class FamilyRun(unittest.TestCase):
                 self.assertLessEqual(abs(b["mean_z"]), 6)
                 self.assertLessEqual(abs(b["var_z"]), 6)
                 self.assertAlmostEqual(b["var_ratio"], 1, delta=0.05)
+
+
+class HalfPrecision(unittest.TestCase):
+    """The 16-bit types: every implementation validates before timing and posts a time (PyTorch: a time, or a row
+    skipped with PyTorch's reason); a wrong bfloat16 kernel is rejected."""
+
+    @classmethod
+    def setUpClass(cls):
+        # 256 KiB arrays (131072 16-bit elements): a size of the full profile's grid.
+        cls.tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(cls.tmp.name, "half.json")
+        impls = "simdrop|simdrop_philox7|simdrop_ars5|simdrop_unfused|naive|eigen|copy|composed|torch|broken_keep_all"
+        cls.proc = run("--profile=full", "--include_broken",
+                       f"--benchmark_filter=^({'|'.join(OPS_IMPLS)})/({impls})/(bf16|f16)/n:131072/p:30/threads:1/",
+                       "--benchmark_min_time=0.001", "--benchmark_repetitions=1",
+                       "--benchmark_out=" + path, "--benchmark_out_format=json")
+        if cls.proc.returncode != 0:
+            raise AssertionError(cls.proc.stderr)
+        with open(path) as f:
+            cls.runs = {b["run_name"]: b for b in json.load(f)["benchmarks"] if b["run_type"] == "iteration"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_every_impl_validates(self):
+        seen = set()
+        for name, b in self.runs.items():
+            op, impl, dt = name.split("/")[:3]
+            seen.add((op, impl, dt))
+            if impl in ("broken_keep_all", "torch"):
+                continue
+            self.assertFalse(b.get("error_occurred"), (name, b.get("error_message")))
+            self.assertGreater(b["items_per_second"], 0)
+            if impl == "copy":
+                self.assertIn(b["label"], COPY_WAYS - ({"memcpy"} if op == "bias_dropout_add" else set()))
+            elif op != "gaussian":
+                self.assertLessEqual(abs(b["keep_z"]), 6, name)
+        for op, impls in OPS_IMPLS.items():
+            for impl in impls:
+                for dt in HALF:
+                    if op != "mask":
+                        self.assertIn((op, impl, dt), seen)
+
+    def test_bytes_are_two_per_element(self):
+        for dt in HALF:
+            b = self.runs[f"forward/simdrop/{dt}/n:131072/p:30/threads:1/real_time"]
+            # read x, write y (2 bytes each) and the 1/8-byte mask per element
+            self.assertAlmostEqual(b["bytes_per_second"] / b["items_per_second"], 4.125, places=6)
+            self.assertAlmostEqual(b["keep_fraction"], 0.7, delta=6 * (0.21 / 131072) ** 0.5)
+            c = self.runs[f"bias_dropout_add/copy/{dt}/n:131072/p:30/threads:1/real_time"]
+            self.assertAlmostEqual(c["bytes_per_second"] / c["items_per_second"], 6, places=6)
+
+    def test_masks_do_not_depend_on_the_type(self):
+        # The same stream gives fp32's keep bits: the bfloat16 and float16 keep fractions are the same number.
+        fractions = {self.runs[f"forward/simdrop/{dt}/n:131072/p:30/threads:1/real_time"]["keep_fraction"]
+                     for dt in HALF}
+        self.assertEqual(len(fractions), 1)
+
+    def test_wrong_kernel_is_rejected(self):
+        broken = self.runs["forward/broken_keep_all/bf16/n:131072/p:30/threads:1/real_time"]
+        self.assertTrue(broken.get("error_occurred"))
+        self.assertIn("validation failed", broken["error_message"])
+
+    def test_torch_rows_run_or_say_why_not(self):
+        torch = {name: b for name, b in self.runs.items() if name.split("/")[1] == "torch"}
+        if not torch:
+            self.skipTest("simdrop_bench built without PyTorch")
+        for name, b in torch.items():
+            if b.get("error_occurred"):
+                # A refusal names PyTorch and the dtype; a validation failure is not a refusal.
+                self.assertRegex(b["error_message"], r"^skipped: PyTorch [0-9.]+ refuses (BFloat16|Half): \S", name)
+                self.assertNotIn("items_per_second", b)
+                self.assertNotIn("frame #", b["error_message"])   # no C++ backtrace
+            else:
+                self.assertGreater(b["items_per_second"], 0)
+                if not name.startswith("gaussian/"):
+                    self.assertLessEqual(abs(b["keep_z"]), 6, name)
+        # PyTorch 1.13 has a CPU bfloat16 dropout: the row the issue's target needs posts a time.
+        self.assertFalse(torch["forward/torch/bf16/n:131072/p:30/threads:1/real_time"].get("error_occurred"))
 
 
 if __name__ == "__main__":

@@ -313,6 +313,142 @@ class Report(unittest.TestCase):
         self.assertIn("**FAILED**", line)
 
 
+# The 16-bit types (256 KiB and 64 MiB arrays: 131072 and 33554432 elements), G elements/s: simdrop's bf16 forward
+# at 2.4 against mask's 3.0 at the same elements and copy's 6.0 (roofline 3.0 / 2.4 = 1.25, over 1.1), f16 at 2.9
+# (1.03, met); backward_mask 5.8 against copy (1.03, met); PyTorch's bf16 dropout 0.04 (60x), its f16 rows skipped.
+HALF_N = (131072, 33554432)
+HALF_SPEED = {("forward", "bf16"): 2.4, ("forward", "f16"): 2.9, ("backward_mask", "bf16"): 5.8,
+              ("backward_mask", "f16"): 5.8, ("alpha", "bf16"): 2.0, ("alpha", "f16"): 2.0}
+TORCH_REFUSES = "skipped: PyTorch 1.13.0 refuses Half: \"bernoulli_scalar_cpu_\" not implemented for 'Half'"
+
+
+def half_entries(reps=5, torch_bf16=0.04):
+    out = []
+    for n in HALF_N:
+        for threads in (1, 2):
+            name = f"mask/simdrop/n:{n}/p:30/threads:{threads}/real_time"
+            out += [entry(name, 3.0e9, reps, r, "bit mask", keep_fraction=0.7, keep_z=0.1) for r in range(reps)]
+            for (op, dt), v in HALF_SPEED.items():
+                stats = dict(keep_fraction=0.7, keep_z=0.1, mean_z=0.0, var_z=0.0, var_ratio=1.0)
+                for impl, speed in (("simdrop", v), ("copy", 6.0)):
+                    name = f"{op}/{impl}/{dt}/n:{n}/p:30/threads:{threads}/real_time"
+                    out += [entry(name, speed * 1e9, reps, r, "memcpy" if impl == "copy" else impl,
+                                  **({} if impl == "copy" else stats)) for r in range(reps)]
+                name = f"{op}/torch/{dt}/n:{n}/p:30/threads:{threads}/real_time"
+                if dt == "f16":
+                    out.append({"name": name, "run_name": name, "run_type": "iteration", "error_occurred": True,
+                                "error_message": TORCH_REFUSES})
+                elif torch_bf16:
+                    out += [entry(name, torch_bf16 * 1e9, reps, r, "torch::dropout (train)", **stats)
+                            for r in range(reps)]
+    return out
+
+
+class HalfPrecision(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.md = cls.report(bench_entries() + half_entries(), "half")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @classmethod
+    def report(cls, entries, name):
+        path = write_json(cls.tmp.name, f"{name}.json", entries)
+        out = os.path.join(cls.tmp.name, name)
+        proc = run_report(path, "--out", out)
+        if proc.returncode != 0:
+            raise AssertionError(proc.stderr)
+        with open(os.path.join(out, "report.md")) as f:
+            return f.read()
+
+    def rows(self, section, first_cells):
+        """{tuple of the first first_cells cells: [every cell]} of the table rows in section."""
+        return {tuple(c.strip() for c in l.split("|")[1:1 + first_cells]): [c.strip() for c in l.split("|")[1:-1]]
+                for l in section.splitlines() if l.startswith("| ") and "---" not in l}
+
+    def test_dtypes_side_by_side(self):
+        section = self.md.split("## bfloat16 and float16")[1].split("### Targets")[0]
+        header = next(l for l in section.splitlines() if l.startswith("| op |"))
+        self.assertIn("| f32 G el/s | f32 / copy | f32 roofline | f32 x torch | bf16 G el/s | bf16 / copy "
+                      "| bf16 roofline | bf16 x torch | f16 G el/s |", header)
+        rows = self.rows(section, 3)
+        # The size is bytes of one array: 64 MiB for every type (fp32's 16,777,216 elements, bf16's 33,554,432).
+        fwd = rows[("forward", "DRAM (64 MiB)", "1")]
+        self.assertEqual(fwd[3:7], ["3", "2x", "1.00", "37.5x"])        # f32, as in the summary
+        self.assertEqual(fwd[7:11], ["2.4", "2.5x", "**1.25**", "60x"])  # bf16: over 1.1, bold
+        self.assertEqual(fwd[11:15], ["2.9", "2.07x", "1.03", "skipped"])
+        self.assertEqual(fwd[15], "<= 1.1")
+        # backward_mask is held to copy alone: 6 / 5.8.
+        self.assertEqual(rows[("backward_mask", "in cache (256 KiB)", "2")][9], "1.03")
+
+    def test_targets(self):
+        section = self.md.split("### Targets of issue 11")[1].split("\n### ")[0]
+        rows = self.rows(section, 5)
+        self.assertEqual(rows[("roofline", "forward", "bf16", "DRAM (64 MiB)", "1")][5:], ["1.25", "<= 1.1",
+                                                                                           "**not met**"])
+        self.assertEqual(rows[("roofline", "forward", "f16", "in cache (256 KiB)", "2")][5:], ["1.03", "<= 1.1",
+                                                                                               "met"])
+        self.assertEqual(rows[("roofline", "backward_mask", "f16", "DRAM (64 MiB)", "2")][7], "met")
+        # bf16 and f16 x forward, backward_mask, alpha x 2 sizes x 2 thread counts; over: bf16's forward (4 rows)
+        # and alpha of both types (2.0 against mask's 3.0: 1.5, 8 rows).
+        roofline = [r for k, r in rows.items() if k[0] == "roofline"]
+        self.assertEqual(len(roofline), 2 * 3 * 2 * 2)
+        self.assertEqual(sum(r[7] == "met" for r in roofline), 24 - 4 - 8)
+        self.assertEqual(rows[("roofline", "alpha", "f16", "DRAM (64 MiB)", "2")][5:], ["1.50", "<= 1.1", "**not met**"])
+        self.assertIn("Roofline rows met: 12 of 24", section)
+        torch = rows[("x PyTorch bf16 dropout", "forward", "bf16", "DRAM (64 MiB)", "1")]
+        self.assertEqual(torch[5:], ["60x", ">= 50x", "met"])
+
+    def test_torch_target_not_met_or_not_evaluated(self):
+        slow = self.report(bench_entries(reps=1) + half_entries(reps=1, torch_bf16=0.08), "half-30x")
+        row = next(l for l in slow.splitlines() if l.startswith("| x PyTorch bf16 dropout |"))
+        self.assertIn("| 30x | >= 50x | **not met** |", row)
+        entries = [e for e in bench_entries(reps=1) + half_entries(reps=1, torch_bf16=None)]
+        name = f"forward/torch/bf16/n:{HALF_N[1]}/p:30/threads:1/real_time"
+        entries.append({"name": name, "run_name": name, "run_type": "iteration", "error_occurred": True,
+                        "error_message": "skipped: PyTorch 1.13.0 refuses BFloat16: no kernel"})
+        md = self.report(entries, "half-no-torch")
+        row = next(l for l in md.splitlines() if l.startswith("| x PyTorch bf16 dropout |"))
+        self.assertIn("| n/a | >= 50x | not evaluated (skipped: PyTorch 1.13.0 refuses BFloat16: no kernel) |", row)
+
+    def test_forward_copy_is_the_floor_of_ops_without_their_own(self):
+        # The quick profile runs one 16-bit copy (forward's) for every op that writes y from x alone.
+        entries = [e for e in bench_entries(reps=1) + half_entries(reps=1)
+                   if not (e["run_name"].split("/")[1] == "copy" and e["run_name"].split("/")[2] in ("bf16", "f16")
+                           and not e["run_name"].startswith("forward/"))]
+        md = self.report(entries, "half-one-copy")
+        section = md.split("## bfloat16 and float16")[1].split("### Targets")[0]
+        rows = self.rows(section, 3)
+        self.assertEqual(rows[("backward_mask", "in cache (256 KiB)", "2")][8:10], ["1.03x", "1.03"])
+        self.assertEqual(rows[("alpha", "DRAM (64 MiB)", "1")][8:10], ["3x", "**1.50**"])
+
+    def test_skipped_rows_with_their_reason(self):
+        section = self.md.split("### Rows skipped")[1].split("\n## ")[0]
+        rows = self.rows(section, 2)
+        # 3 ops x 2 sizes x 2 thread counts of PyTorch's float16, one reason.
+        self.assertEqual(rows[("torch", "f16")], ["torch", "f16", "12", "forward, backward_mask, alpha",
+                                                  TORCH_REFUSES[len("skipped: "):]])
+        self.assertEqual(len(rows), 2)   # the header and that row
+        # Skipped rows are not failures: the list of errors leaves them out.
+        self.assertNotIn("Benchmarks that reported an error", self.md)
+
+    def test_family_table_has_the_16_bit_rows(self):
+        section = self.md.split("## The dropout family")[1].split("\n## ")[0]
+        row = next(l for l in section.split("### 1 thread")[1].splitlines() if l.startswith("| alpha | simdrop | bf16 |"))
+        cells = [c.strip() for c in row.split("|")]
+        self.assertEqual(cells[4], "2")            # G el/s in cache
+        self.assertEqual(cells[7], "50x / 50x")    # over PyTorch's bf16 (0.04)
+
+    def test_no_16_bit_section_without_16_bit_rows(self):
+        with open(os.path.join(self.tmp.name, "half", "raw", "half.json")) as f:
+            self.assertIn("bf16", f.read())
+        md = self.report(bench_entries(reps=1), "f32-only")
+        self.assertNotIn("## bfloat16 and float16", md)
+
+
 class Comparison(unittest.TestCase):
     def test_two_runs_side_by_side_with_significance(self):
         with tempfile.TemporaryDirectory() as tmp:
