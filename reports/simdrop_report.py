@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Writes a performance report from simdrop_bench JSON files.
 
-    python3 reports/simdrop_report.py RUN.json [MORE.json ...] --out DIR
+    python3 reports/simdrop_report.py RUN.json [MORE.json ...] --out DIR [--theory THEORY.json]
 
 DIR receives report.md, the PNG pictures it shows and a copy of each JSON file (raw/). With several
 files (two runs of one machine, or runs of several machines) the report puts them side by side and says
 which differences are significant (two-sided Mann-Whitney U over repetitions, as Google Benchmark's
 compare.py does). A missing, truncated or non-benchmark file gives one line naming it and what is wrong,
 and exit status 2; DIR is replaced only once the new report is complete.
+With --theory (simdrop_theory's --out file) the report ends with the Theory lab section
+(reports/theory_section.py) and DIR gets a copy of it, theory.json.
 
 Needs only Debian's python3 and python3-matplotlib.
 """
@@ -21,6 +23,9 @@ import statistics
 import sys
 import tempfile
 from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import theory_section  # noqa: E402  (the Theory lab section, issue #13)
 
 NAME_RE = re.compile(r"^(?P<op>mask|forward|backward_mask|backward_regen|channel|shared|alpha|gaussian|bias_dropout_add)"
                      r"/(?P<impl>[a-z0-9_]+)"
@@ -1151,6 +1156,8 @@ class Report:
         self.expectation()
         self.spread_table()
         self.comparison()
+        if getattr(self, "theory", None):  # theory lab (issue #13): reports/theory_section.py
+            self.w(theory_section.render(self.theory, self.out, self.plt))
         with open(os.path.join(self.out, "report.md"), "w", encoding="utf-8") as f:
             f.write("\n".join(self.lines) + "\n")
 
@@ -1193,10 +1200,12 @@ def main(argv):
     ap = argparse.ArgumentParser(description="Write a report from simdrop_bench JSON files.")
     ap.add_argument("runs", nargs="+", metavar="RUN.json")
     ap.add_argument("--out", required=True, metavar="DIR")
+    ap.add_argument("--theory", metavar="THEORY.json", help="simdrop_theory --out file: adds the Theory lab section")
     args = ap.parse_args(argv)
     try:
         runs = [Run(p, label) for p, label in zip(args.runs, unique_labels(args.runs))]
-    except InputError as e:
+        theory = theory_section.load(args.theory) if args.theory else None
+    except (InputError, theory_section.TheoryError) as e:
         print(f"simdrop_report: {e}", file=sys.stderr)
         return 2
     try:
@@ -1216,7 +1225,11 @@ def main(argv):
         os.makedirs(os.path.join(staging, "raw"))
         for r in runs:
             shutil.copyfile(r.path, os.path.join(staging, "raw", r.label.replace("/", "_") + ".json"))
-        Report(runs, staging, plt).write()
+        report = Report(runs, staging, plt)
+        report.theory = theory
+        if theory:
+            shutil.copyfile(args.theory, os.path.join(staging, "theory.json"))
+        report.write()
         # The new report is complete: only now replace what was in DIR.
         if os.path.exists(out):
             old = tempfile.mkdtemp(prefix=".report-old-", dir=parent)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what it needs, builds simdrop_bench (Release), runs the benchmark suite on this
-# CPU and writes a report (tables and pictures) to reports/runs/<hostname>-<UTC date-time>/.
+# CPU, then the theory lab (simdrop_theory: the seed text's claims, measured), and writes a report (tables
+# and pictures) to reports/runs/<hostname>-<UTC date-time>/.
 #
 #   ./scripts/report.sh [--full] [--no-torch] [--out DIR]
 #     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the quick profile (3-5 minutes)
@@ -27,7 +28,7 @@ need_packages "${packages[@]}"
 
 echo "== build (Release, PyTorch baseline: $torch)"
 cmake --preset release -DSIMDROP_WITH_TORCH="$torch" >/dev/null
-cmake --build --preset release --target simdrop_bench -j "$(nproc)"
+cmake --build --preset release --target simdrop_bench simdrop_theory -j "$(nproc)"
 
 stamp="$(hostname)-$(date -u +%Y%m%dT%H%M%SZ)"
 [ -n "$out" ] || out="reports/runs/$stamp"
@@ -35,6 +36,9 @@ mkdir -p build/runs
 json="build/runs/$stamp.json"
 echo "== benchmarks: profile $profile (progress: [done/total] on each line)"
 build/release/bench/simdrop_bench --profile="$profile" --benchmark_out="$json" --benchmark_out_format=json
+# Theory lab (issue #13): the seed text's claims, measured (a few seconds); the report copies it to $out/theory.json.
+echo "== theory lab"
+build/release/bench/theory/simdrop_theory --out "build/runs/$stamp.theory.json"
 echo "== report"
-/usr/bin/python3 reports/simdrop_report.py "$json" --out "$out"
+/usr/bin/python3 reports/simdrop_report.py "$json" --out "$out" --theory "build/runs/$stamp.theory.json"
 echo "== done: $out/report.md"
