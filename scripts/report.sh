@@ -22,12 +22,14 @@ while [ $# -gt 0 ]; do
 done
 source scripts/deps.sh
 packages=("${BUILD_PACKAGES[@]}")
-[ "$torch" = ON ] && packages+=(libtorch-dev)
+[ "$torch" = ON ] && packages+=("${TORCH_PACKAGES[@]}")   # libtorch-dev and python3-torch
 need_packages "${packages[@]}"
 
 echo "== build (Release, PyTorch baseline: $torch)"
-cmake --preset release -DSIMDROP_WITH_TORCH="$torch" >/dev/null
+cmake --preset release -DSIMDROP_WITH_TORCH="$torch" -DSIMDROP_WITH_TORCH_OPS="$torch" >/dev/null
 cmake --build --preset release --target simdrop_bench -j "$(nproc)"
+# simdrop in PyTorch: the op library and package, for the Python benchmark below.
+[ "$torch" = ON ] && cmake --build --preset release --target simdrop_python_package -j "$(nproc)"
 
 stamp="$(hostname)-$(date -u +%Y%m%dT%H%M%SZ)"
 [ -n "$out" ] || out="reports/runs/$stamp"
@@ -37,4 +39,12 @@ echo "== benchmarks: profile $profile (progress: [done/total] on each line)"
 build/release/bench/simdrop_bench --profile="$profile" --benchmark_out="$json" --benchmark_out_format=json
 echo "== report"
 /usr/bin/python3 reports/simdrop_report.py "$json" --out "$out"
+if [ "$torch" = ON ]; then
+  # simdrop in PyTorch: F.dropout against sdt.dropout, forward + backward (a section, a table and a picture).
+  echo "== PyTorch benchmark (bench/torch_dropout_bench.py)"
+  torch_args=(--quick)
+  [ "$profile" = full ] && torch_args=()
+  PYTHONPATH=build/release/python /usr/bin/python3 bench/torch_dropout_bench.py "${torch_args[@]}" --out "$out"
+  { echo; cat "$out/torch_dropout.md"; } >> "$out/report.md"
+fi
 echo "== done: $out/report.md"
