@@ -21,3 +21,7 @@ need_packages() {
 # What building the library, its tests and the benchmark needs.
 BUILD_PACKAGES=(g++ cmake ninja-build libtbb-dev libxsimd-dev catch2 libbenchmark-dev libeigen3-dev
                 librandom123-dev python3 python3-matplotlib python3-numpy)
+
+# simdrop in PyTorch (python/, tests/python/, examples/): Debian's libtorch to build the ops against, and
+# /usr/bin/python3's torch, scikit-learn (the digits example) and pytest to run them.
+TORCH_PACKAGES=(libtorch-dev python3-torch python3-sklearn python3-pytest)

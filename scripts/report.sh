@@ -4,7 +4,7 @@
 # and pictures) to reports/runs/<hostname>-<UTC date-time>/.
 #
 #   ./scripts/report.sh [--full] [--no-torch] [--out DIR]
-#     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the quick profile (3-5 minutes)
+#     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the quick profile (about 8 minutes on 2 cores)
 #     --no-torch  leave PyTorch out (skips installing libtorch-dev, about 1 GiB)
 #     --out DIR   where the report goes
 set -euo pipefail
@@ -23,12 +23,14 @@ while [ $# -gt 0 ]; do
 done
 source scripts/deps.sh
 packages=("${BUILD_PACKAGES[@]}")
-[ "$torch" = ON ] && packages+=(libtorch-dev)
+[ "$torch" = ON ] && packages+=("${TORCH_PACKAGES[@]}")   # libtorch-dev and python3-torch
 need_packages "${packages[@]}"
 
 echo "== build (Release, PyTorch baseline: $torch)"
-cmake --preset release -DSIMDROP_WITH_TORCH="$torch" >/dev/null
+cmake --preset release -DSIMDROP_WITH_TORCH="$torch" -DSIMDROP_WITH_TORCH_OPS="$torch" >/dev/null
 cmake --build --preset release --target simdrop_bench simdrop_theory -j "$(nproc)"
+# simdrop in PyTorch: the op library and package, for the Python benchmark below.
+[ "$torch" = ON ] && cmake --build --preset release --target simdrop_python_package -j "$(nproc)"
 
 stamp="$(hostname)-$(date -u +%Y%m%dT%H%M%SZ)"
 [ -n "$out" ] || out="reports/runs/$stamp"
@@ -41,4 +43,12 @@ echo "== theory lab"
 build/release/bench/theory/simdrop_theory --out "build/runs/$stamp.theory.json"
 echo "== report"
 /usr/bin/python3 reports/simdrop_report.py "$json" --out "$out" --theory "build/runs/$stamp.theory.json"
+if [ "$torch" = ON ]; then
+  # simdrop in PyTorch: F.dropout against sdt.dropout, forward + backward (a section, a table and a picture).
+  echo "== PyTorch benchmark (bench/torch_dropout_bench.py)"
+  torch_args=(--quick)
+  [ "$profile" = full ] && torch_args=()
+  PYTHONPATH=build/release/python /usr/bin/python3 bench/torch_dropout_bench.py "${torch_args[@]}" --out "$out"
+  { echo; cat "$out/torch_dropout.md"; } >> "$out/report.md"
+fi
 echo "== done: $out/report.md"
