@@ -173,9 +173,14 @@ void set_choice(Work work, SizeClass size_class, Isa isa) {
   g_choice[index_of(work)][index_of(size_class)].store(&table_of(isa), std::memory_order_release);
 }
 
-const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
+const KernelTable& kernels_for(Work work, std::size_t output_bytes, bool needs_f16c) {
   if (const KernelTable* forced = forced_table()) return *forced;
-  return choice(work, class_of(output_bytes));
+  const KernelTable& chosen = choice(work, class_of(output_bytes));
+  if (needs_f16c && chosen.isa == Isa::sse2) {
+    for (Isa isa : {Isa::avx2, Isa::avx512})  // the wider path with F16C (both convert float16 in hardware)
+      if (cpu_has(isa)) return table_of(isa);
+  }
+  return chosen;
 }
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <simdrop/runtime.hpp>
 
 #include "kernels/kernels.hpp"
@@ -11,7 +12,14 @@ namespace simdrop::detail {
 
 // The kernels `work` runs on for a call writing `output_bytes` (its size class: below stream_threshold()
 // is the cache class). Calibrates that class first if nothing is forced and it has not been calibrated.
-const KernelTable& kernels_for(Work work, std::size_t output_bytes);
+// needs_f16c: the call is on float16 data, which the sse2 path converts in scalar code (about 70x slower
+// than F16C): since the calibration measures fp32 work, a calibrated choice of sse2 then gives way to the
+// avx2 path (F16C), or avx512 where avx2 is missing. A forced path is always kept.
+const KernelTable& kernels_for(Work work, std::size_t output_bytes, bool needs_f16c);
+template <class T>
+const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
+  return kernels_for(work, output_bytes, std::is_same_v<T, float16>);
+}
 
 // The table of a supported path (the scalar table for a path this build lacks).
 const KernelTable& table_of(Isa isa) noexcept;

@@ -20,7 +20,7 @@ template <class T>
 void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask, Names names) {
   check_probability(p);
   check_elementwise(x, y, s, mask, names);
-  dropout_pass(kernels_for(Work::fused, y.size_bytes()), x.data(), y.data(), x.size(), drop_threshold(p), s, scale_of<T>(p),
+  dropout_pass(kernels_for<T>(Work::fused, y.size_bytes()), x.data(), y.data(), x.size(), drop_threshold(p), s, scale_of<T>(p),
                mask.empty() ? nullptr : mask.data(), use_streaming(y.size_bytes()));
 }
 
@@ -31,14 +31,14 @@ void backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::s
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_size(mask.size(), dy.size());
   check_no_overlap(dx, mask, "dx", "mask", false);
-  masked_pass(kernels_for(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(), scale_of<T>(p),
+  masked_pass(kernels_for<T>(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(), scale_of<T>(p),
               use_streaming(dx.size_bytes()));
 }
 
 }  // namespace
 
 void generate_mask(std::uint64_t* mask, std::size_t n, std::uint64_t t, Stream s) {
-  const KernelTable& k = kernels_for(Work::mask, 0);
+  const KernelTable& k = kernels_for(Work::mask, 0, false);
   for_each_block(
       n, [&](std::size_t b, std::size_t e) { k.mask(mask + b / 64, e - b, s.seed, s.offset + b, t, s.generator); });
 }

@@ -25,7 +25,7 @@ namespace {
 template <class T>
 void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* planes, const PlaneShape& shape,
                   compute_t<T> scale) {
-  const TypedKernels<T>& k = kernels_for(Work::apply, out.size_bytes()).template of<T>();
+  const TypedKernels<T>& k = kernels_for<T>(Work::apply, out.size_bytes()).template of<T>();
   const bool stream = use_streaming(out.size_bytes());
   if (shape.layout == Layout::nchw && shape.spatial >= 64 && !stream) {
     // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element. (Not for
@@ -117,7 +117,7 @@ PlaneShape shared_shape(std::size_t steps, std::size_t row) { return {1, row, st
 // out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
 template <class T>
 void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, compute_t<T> scale) {
-  dropout_pass(kernels_for(Work::fused, out.size_bytes()), in.data(), out.data(), in.size(), drop_threshold(p), s, scale, nullptr,
+  dropout_pass(kernels_for<T>(Work::fused, out.size_bytes()), in.data(), out.data(), in.size(), drop_threshold(p), s, scale, nullptr,
                use_streaming(out.size_bytes()));
 }
 
@@ -125,7 +125,7 @@ template <class T>
 void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& table = kernels_for(Work::fused, y.size_bytes());
+  const KernelTable& table = kernels_for<T>(Work::fused, y.size_bytes());
   const TypedKernels<T>& k = table.of<T>();
   using C = compute_t<T>;
   const Affine<C> coefficients{static_cast<C>(c.a), static_cast<C>(c.b), static_cast<C>(c.dropped)};
@@ -148,7 +148,7 @@ void alpha_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, 
   check_same_size(dy.size(), dx.size(), "dy", "dx");
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
-  masked_pass(kernels_for(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(),
+  masked_pass(kernels_for<T>(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(),
               static_cast<compute_t<T>>(c.a), use_streaming(dx.size_bytes()));
 }
 template <class T>
@@ -162,7 +162,7 @@ template <class T>
 void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, Names names) {
   check_probability_below_one(p, "gaussian dropout");
   check_elementwise(in, out, s, {}, names);
-  const TypedKernels<T>& k = kernels_for(Work::gaussian, out.size_bytes()).template of<T>();
+  const TypedKernels<T>& k = kernels_for<T>(Work::gaussian, out.size_bytes()).template of<T>();
   const float sigma = static_cast<float>(std::sqrt(p / (1.0 - p)));
   for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
     k.gaussian(in.data() + b, out.data() + b, e - b, pass_at(s, s.offset + b, 0, nullptr, false), sigma);
@@ -193,7 +193,7 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
     check_no_overlap(residual, mask, "residual", "mask", false);
   }
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& table = kernels_for(Work::fused, y.size_bytes());
+  const KernelTable& table = kernels_for<T>(Work::fused, y.size_bytes());
   const TypedKernels<T>& k = table.of<T>();
   const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
@@ -220,7 +220,7 @@ constexpr std::size_t kRowsPerPartial = 256;
 // (after producing it, where the caller fuses that in).
 template <class T, class RowDx>
 std::vector<double> block_column_sums(std::size_t rows, std::size_t cols, const RowDx& row_dx) {
-  const TypedKernels<T>& k = kernels_for(Work::apply, 0).of<T>();
+  const TypedKernels<T>& k = kernels_for<T>(Work::apply, 0).template of<T>();
   const std::size_t blocks = (rows + kRowsPerPartial - 1) / kRowsPerPartial;
   std::vector<double> partial(blocks * cols, 0.0);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
@@ -259,7 +259,7 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
   check_bias_backward(dy, dx, dbias, p);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
   check_no_overlap(mask, std::span<const T>(dbias), "mask", "dbias", false);
-  const KernelTable& table = kernels_for(Work::apply, dx.size_bytes());
+  const KernelTable& table = kernels_for<T>(Work::apply, dx.size_bytes());
   const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = dbias.size(), rows = cols == 0 ? 0 : dy.size() / cols;
   if (cols % 64 == 0) {
