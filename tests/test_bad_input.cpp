@@ -99,7 +99,7 @@ TEST_CASE("a mask overlapping the output is rejected", "[bad-input]") {
   CHECK(storage == before);
 }
 
-TEST_CASE("offset + n past 2^64 is rejected, exactly 2^64 is allowed", "[bad-input]") {
+TEST_CASE("offset + n past 2^64 is rejected and exactly 2^64 is allowed", "[bad-input]") {
   Buffers b;
   const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
   CHECK_THROWS_WITH(dropout_forward(std::span<const float>(b.x), std::span<float>(b.y), 0.5, {1, max - 998}, b.mask),
