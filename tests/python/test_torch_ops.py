@@ -406,3 +406,22 @@ def test_torchscript_calls_the_ops():
 
     x = torch.randn(100)
     assert_same_bits(scripted(x, SEED, OFFSET), sdt.dropout(x, 0.3, SEED, OFFSET))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_16_bit_tensors_are_fp32_rounded_once(dtype, p):
+    """bfloat16 / float16 tensors run the library's 16-bit kernels: fp32's keep bits, float(x) * float(scale)
+    rounded once to the type (the float32 op on the widened input is exactly that before the rounding)."""
+    x = torch.randn(10007, generator=torch.Generator().manual_seed(3)).to(dtype)
+    y = sdt.dropout(x, p, SEED, OFFSET)
+    expected = sdt.dropout(x.float(), p, SEED, OFFSET).to(dtype)
+    assert y.dtype == dtype
+    assert torch.equal(y.view(torch.int16), expected.view(torch.int16))
+    if 0.0 < p < 1.0:  # the backward regenerates the same mask
+        xg = x.clone().requires_grad_(True)
+        sdt.dropout(xg, p, SEED, OFFSET).sum().backward()
+        kept = sdt.keep_mask(x.numel(), p, SEED, OFFSET)
+        scale = torch.tensor(1 / (1 - p), dtype=torch.float32).to(dtype)  # round(1.0 * float(scale))
+        assert torch.equal(xg.grad[kept].view(torch.int16), scale.expand(int(kept.sum())).view(torch.int16))
+        assert bool((xg.grad[~kept] == 0).all())
