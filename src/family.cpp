@@ -1,8 +1,6 @@
 // The dropout family's entry points (simdrop/family.hpp): argument checks (all before any write), then
 // the active path's kernels over oneTBB blocks, reusing the core's pieces: make_mask's generator, the
 // fused step loop and the SIMD apply.
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 
 #include <cmath>
 #include <simdrop/family.hpp>
@@ -223,12 +221,10 @@ std::vector<double> block_column_sums(std::size_t rows, std::size_t cols, const 
   const TypedKernels<T>& k = kernels_for<T>(Work::apply, 0).template of<T>();
   const std::size_t blocks = (rows + kRowsPerPartial - 1) / kRowsPerPartial;
   std::vector<double> partial(blocks * cols, 0.0);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
-    for (std::size_t b = r.begin(); b != r.end(); ++b) {
-      double* acc = partial.data() + b * cols;
-      for (std::size_t row = b * kRowsPerPartial; row < std::min(rows, (b + 1) * kRowsPerPartial); ++row)
-        k.accumulate(row_dx(row), acc, cols);
-    }
+  parallel_blocks(blocks, [&](std::size_t b) {
+    double* acc = partial.data() + b * cols;
+    for (std::size_t row = b * kRowsPerPartial; row < std::min(rows, (b + 1) * kRowsPerPartial); ++row)
+      k.accumulate(row_dx(row), acc, cols);
   });
   return partial;
 }

@@ -6,6 +6,8 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <optional>
 #include <random>
 #include <span>
@@ -31,6 +33,18 @@ class SizeSettingScope {
 };
 using GrainScope = SizeSettingScope<grain_size, set_grain_size>;           // elements per oneTBB task
 using StreamScope = SizeSettingScope<stream_threshold, set_stream_threshold>;  // streaming-store threshold
+
+// The streams' seeds of the statistical tests: the committed fixed seed, shifted by SIMDROP_TEST_SEED_SALT
+// (unset or 0: the committed seeds themselves). scripts/flake.sh reruns the statistical tests under 20 salts
+// to show that their 6-sigma thresholds do not flake. Seeds that differ by d differ by d under every salt.
+inline std::uint64_t seed_salt() {
+  static const std::uint64_t salt = [] {
+    const char* v = std::getenv("SIMDROP_TEST_SEED_SALT");
+    return v == nullptr ? std::uint64_t{0} : std::uint64_t{std::stoull(v)};
+  }();
+  return salt;
+}
+inline std::uint64_t test_seed(std::uint64_t fixed) { return fixed + seed_salt() * 0x9E3779B97F4A7C15ull; }
 
 // An output buffer of n elements starting `misalign` elements past a 64-byte boundary (misalign 0: aligned
 // for every path's streaming stores, which need y aligned to the batch), filled with `fill`.

@@ -56,7 +56,7 @@ TEST_CASE("channel dropout: E[y] = x per element, and each plane is kept or drop
       std::size_t kept_planes = 0;
       for (std::uint64_t seed = 0; seed < seeds; ++seed) {
         channel_dropout_forward(std::span<const float>(x), std::span<float>(y), batch, channels, spatial, layout, p,
-                                {seed, 0, generator});
+                                {test_seed(seed), 0, generator});
         for (std::size_t b = 0; b < batch; ++b)
           for (std::size_t c = 0; c < channels; ++c) {
             auto at = [&](std::size_t h) {
@@ -87,7 +87,7 @@ TEST_CASE("time-shared dropout: E[y] = x per element, and each column is kept or
   std::vector<double> sum(n, 0);
   std::vector<float> y(n);
   for (std::uint64_t seed = 0; seed < seeds; ++seed) {
-    shared_dropout_forward(std::span<const float>(x), std::span<float>(y), steps, row, p, {seed, 0, generator});
+    shared_dropout_forward(std::span<const float>(x), std::span<float>(y), steps, row, p, {test_seed(seed), 0, generator});
     for (std::size_t j = 0; j < row; ++j) {
       const bool kept = y[j] != 0.0f;
       bool whole = true;
@@ -108,8 +108,8 @@ TEST_CASE("alpha dropout keeps mean 0 and variance 1 of standard-normal input", 
     INFO("p " << p);
     std::vector<float> y(n);
     std::vector<double> yd(n);
-    alpha_dropout_forward(std::span<const float>(x), std::span<float>(y), p, {7, 0, generator});
-    alpha_dropout_forward(std::span<const double>(xd), std::span<double>(yd), p, {7, 0, generator});
+    alpha_dropout_forward(std::span<const float>(x), std::span<float>(y), p, {test_seed(7), 0, generator});
+    alpha_dropout_forward(std::span<const double>(xd), std::span<double>(yd), p, {test_seed(7), 0, generator});
     for (const auto* out : {static_cast<const void*>(&y), static_cast<const void*>(&yd)}) {
       double m1 = 0, m2 = 0, m4 = 0;
       for (std::size_t i = 0; i < n; ++i) {
@@ -137,7 +137,7 @@ TEST_CASE("gaussian dropout: E[y] = x, Var[y] = p/(1-p) x^2, and the noise is st
     std::vector<double> e(n);
     {
       const std::vector<double> ones(n, 1.0);
-      gaussian_dropout_forward(std::span<const double>(ones), std::span<double>(e), p, {0xA1FA, 3, generator});
+      gaussian_dropout_forward(std::span<const double>(ones), std::span<double>(e), p, {test_seed(0xA1FA), 3, generator});
     }
     std::vector<double> z(n);
     double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
@@ -177,7 +177,7 @@ TEST_CASE("gaussian dropout: E[y] = x, Var[y] = p/(1-p) x^2, and the noise is st
     // sigma^2 sum x^2 and sd sigma^2 sqrt(2 sum x^4).
     const auto x = test_values<float>(n, 23);
     std::vector<float> y(n);
-    gaussian_dropout_forward(std::span<const float>(x), std::span<float>(y), p, {0xB0B, 0, generator});
+    gaussian_dropout_forward(std::span<const float>(x), std::span<float>(y), p, {test_seed(0xB0B), 0, generator});
     double d1 = 0, d2 = 0, x2 = 0, x4 = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const double d = double(y[i]) - x[i], xx = double(x[i]) * x[i];
@@ -197,7 +197,7 @@ TEST_CASE("bias-dropout-residual: E[y] = residual + x + bias, and E[dbias] = col
     const double pe = effective_drop_probability(p), q = 1 - pe;
     std::vector<float> y(n);
     bias_dropout_add_forward(std::span<const float>(x), std::span<const float>(bias), std::span<const float>(residual),
-                             std::span<float>(y), p, {5, 0, generator});
+                             std::span<float>(y), p, {test_seed(5), 0, generator});
     // y - residual is c = (x + bias) scale with probability q, else 0: sum of (y - residual) - (x + bias)
     // has mean ~0 and sd sqrt(sum c^2 q p).
     double dev = 0, var = 0;
@@ -210,7 +210,7 @@ TEST_CASE("bias-dropout-residual: E[y] = residual + x + bias, and E[dbias] = col
     // Backward: the sum of dbias is the sum of dx, whose expectation is the sum of dy, sd sqrt(sum (dy scale)^2 q p).
     std::vector<float> dx(n), dbias(cols);
     bias_dropout_add_backward(std::span<const float>(x), std::span<float>(dx), std::span<float>(dbias), p,
-                              {5, 0, generator});
+                              {test_seed(5), 0, generator});
     double total = 0, expected = 0, var_b = 0;
     for (float v : dbias) total += v;
     for (std::size_t i = 0; i < n; ++i) {

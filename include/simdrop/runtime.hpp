@@ -1,5 +1,17 @@
 // simdrop runtime controls: which ISA path runs and how work is split over threads.
 // None of them changes a result; they exist for tests, benchmarks and tuning.
+//
+// Threads: every function here may be called from any thread at any time, also while kernels run on other
+// threads (the settings are atomics; calibration is serialised by a lock, and a call that needs a size class
+// being calibrated waits for it). The settings are process-wide: set_isa and ScopedIsa on one thread force
+// the path of every thread's calls. A change never disturbs a call already running; it applies to what
+// starts after it:
+//  * the ISA choice (set_isa, set_isa_automatic, calibrate) is read once per call and kind of work, as the
+//    call begins that work: a running call finishes on the path it began with;
+//  * the grain (set_grain_size) is read once per parallel pass, as the pass splits its range into blocks;
+//  * the streaming threshold (set_stream_threshold) is read as each pass begins, for its size class and stores.
+// Tested with three threads running kernels while a fourth changes every control (tests/test_concurrency.cpp,
+// also under ThreadSanitizer).
 #pragma once
 
 #include <cstddef>
