@@ -25,3 +25,6 @@ BUILD_PACKAGES=(g++ cmake ninja-build libtbb-dev libxsimd-dev catch2 libbenchmar
 # simdrop in PyTorch (python/, tests/python/, examples/): Debian's libtorch to build the ops against, and
 # /usr/bin/python3's torch, scikit-learn (the digits example) and pytest to run them.
 TORCH_PACKAGES=(libtorch-dev python3-torch python3-sklearn python3-pytest)
+
+# The differential fuzzer (fuzz/, the fuzz preset): clang 14 with libFuzzer and the sanitizer runtimes.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
