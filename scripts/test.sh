@@ -45,7 +45,7 @@ echo "== fuzz: ${SIMDROP_FUZZ_SECONDS:-60} s"
 status=0
 build/fuzz/fuzz/simdrop_fuzz -max_total_time="${SIMDROP_FUZZ_SECONDS:-60}" -print_final_stats=1 \
   -artifact_prefix=build/fuzz/ build/fuzz/corpus-run fuzz/corpus >build/fuzz-run.log 2>&1 || status=$?
-grep -E "^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^INFO: Done" build/fuzz-run.log || true
+grep -E "^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^INFO: Done" build/fuzz-run.log || true
 if [ "$status" -ne 0 ]; then
   echo "== fuzz: FAILED with status $status (full log: build/fuzz-run.log; the input that failed is in build/fuzz/)"
   tail -n 60 build/fuzz-run.log
