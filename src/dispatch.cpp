@@ -1,6 +1,8 @@
 #include "dispatch.hpp"
 
+#if SIMDROP_HAVE_X86_KERNELS
 #include <cpuid.h>
+#endif
 
 #include <array>
 #include <atomic>
