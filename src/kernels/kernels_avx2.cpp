@@ -2,6 +2,7 @@
 #define SIMDROP_KERNEL_NAMESPACE isa_avx2
 #define SIMDROP_KERNEL_ISA Isa::avx2
 #define SIMDROP_KERNEL_ARCH xsimd::avx2
+#define SIMDROP_KERNEL_ARCH_HEADER "kernels/arch/avx2.hpp"
 #include "kernels/kernel_impl.hpp"
 
 namespace simdrop::detail {

@@ -2,6 +2,7 @@
 #define SIMDROP_KERNEL_NAMESPACE isa_avx512
 #define SIMDROP_KERNEL_ISA Isa::avx512
 #define SIMDROP_KERNEL_ARCH xsimd::avx512bw
+#define SIMDROP_KERNEL_ARCH_HEADER "kernels/arch/avx512.hpp"
 #include "kernels/kernel_impl.hpp"
 
 namespace simdrop::detail {

@@ -2,6 +2,7 @@
 #define SIMDROP_KERNEL_NAMESPACE isa_sse2
 #define SIMDROP_KERNEL_ISA Isa::sse2
 #define SIMDROP_KERNEL_ARCH xsimd::sse2
+#define SIMDROP_KERNEL_ARCH_HEADER "kernels/arch/sse2.hpp"
 #include "kernels/kernel_impl.hpp"
 
 namespace simdrop::detail {

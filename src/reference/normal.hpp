@@ -1,10 +1,10 @@
 // The standard normals of Gaussian dropout: Box-Muller on two 32-bit words in single precision, with
 // simdrop's own log, sine and cosine. Written once over an operations type Ops: Ops::F is a "float" type
 // (float, or an xsimd batch of floats), Ops::U its 32-bit unsigned integer type, and Ops gives bit casts,
-// a select and sqrt. The code uses only +, -, *, /, sqrt (all correctly rounded in IEEE 754), exact
-// integer and bit operations and selects, always in the same order, so the scalar reference and every
-// SIMD path compute the same bits, as long as nothing fuses a multiply and an add: the library is built
-// with -ffp-contract=off.
+// a select, sqrt and division (Ops' own: xsimd 8.1's are approximations on neon64). The code uses only +,
+// -, *, / and sqrt (all correctly rounded in IEEE 754), exact integer and bit operations and selects,
+// always in the same order, so the scalar reference and every SIMD path compute the same bits, as long as
+// nothing fuses a multiply and an add: the library is built with -ffp-contract=off.
 //
 // Single precision is a choice of speed (twice the lanes of double, shorter polynomials): the noise of
 // dropout needs no more. Accuracy: log to ~2 ulp, sine and cosine to ~1e-9 absolute (Taylor on
@@ -31,6 +31,7 @@ struct ScalarOps {
   static std::uint32_t as_bits(float f) noexcept { return std::bit_cast<std::uint32_t>(f); }
   static float select(bool c, float a, float b) noexcept { return c ? a : b; }
   static float sqrt(float f) noexcept { return std::sqrt(f); }
+  static float div(float a, float b) noexcept { return a / b; }
 };
 
 // The exact float value of v < 2^23 (an integer below float's 24-bit significand).
@@ -62,7 +63,7 @@ inline typename Ops::F log_unit(typename Ops::F u) noexcept {
   const auto big = m > F(1.41421356f);
   m = Ops::select(big, m * F(0.5f), m);
   k = Ops::select(big, k + F(1.0f), k);
-  const F s = (m - F(1.0f)) / (m + F(1.0f));
+  const F s = Ops::div(m - F(1.0f), m + F(1.0f));
   const F s2 = s * s;
   F poly(static_cast<float>(1.0 / 9));
   poly = poly * s2 + F(static_cast<float>(1.0 / 7));
