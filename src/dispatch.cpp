@@ -37,6 +37,10 @@ bool cpu_has(Isa isa) noexcept {
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 #endif
+#if SIMDROP_HAVE_NEON_KERNELS
+    case Isa::neon:
+      return true;  // Advanced SIMD is part of every 64-bit ARM CPU
+#endif
     default:
       return false;
   }
@@ -51,6 +55,10 @@ const KernelTable& table_of(Isa isa) noexcept {
       return avx2_kernels();
     case Isa::avx512:
       return avx512_kernels();
+#endif
+#if SIMDROP_HAVE_NEON_KERNELS
+    case Isa::neon:
+      return neon_kernels();
 #endif
     default:
       return scalar_kernels();
@@ -187,6 +195,11 @@ const KernelTable& kernels_for(Work work, std::size_t output_bytes, bool needs_f
 
 }  // namespace detail
 
+namespace {
+// Every path of every architecture, slowest first within one (supported_isas keeps this order).
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512, Isa::neon};
+}  // namespace
+
 std::string_view isa_name(Isa isa) noexcept {
   switch (isa) {
     case Isa::scalar:
@@ -197,6 +210,8 @@ std::string_view isa_name(Isa isa) noexcept {
       return "avx2";
     case Isa::avx512:
       return "avx512";
+    case Isa::neon:
+      return "neon";
   }
   return "unknown";
 }
@@ -218,15 +233,15 @@ std::string_view work_name(Work work) noexcept {
 std::string_view size_class_name(SizeClass c) noexcept { return c == SizeClass::cache ? "cache" : "memory"; }
 
 Isa parse_isa(std::string_view name, std::string_view what) {
-  for (Isa isa : {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512})
+  for (Isa isa : kAllIsas)
     if (isa_name(isa) == name) return isa;
   throw std::invalid_argument(std::string(what) + ": unknown ISA path '" + std::string(name) +
-                              "' (expected scalar, sse2, avx2 or avx512)");
+                              "' (expected scalar, sse2, avx2, avx512 or neon)");
 }
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512})
+  for (Isa isa : kAllIsas)
     if (detail::cpu_has(isa)) out.push_back(isa);
   return out;
 }

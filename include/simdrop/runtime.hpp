@@ -21,10 +21,11 @@
 
 namespace simdrop {
 
-// Kernel paths. `scalar` is the portable reference; the others are chosen only where the CPU has them.
-enum class Isa { scalar, sse2, avx2, avx512 };
+// Kernel paths. `scalar` is the portable reference; the others are chosen only where the CPU has them:
+// sse2, avx2 (with F16C) and avx512 (F, BW, DQ, VL) on x86-64, neon (Advanced SIMD) on 64-bit ARM.
+enum class Isa { scalar, sse2, avx2, avx512, neon };
 
-// Lower-case name of a path: "scalar", "sse2", "avx2", "avx512".
+// Lower-case name of a path: "scalar", "sse2", "avx2", "avx512", "neon".
 std::string_view isa_name(Isa isa) noexcept;
 
 // Parses a name as isa_name writes it; throws std::invalid_argument naming `what` for anything else.
@@ -35,7 +36,7 @@ std::vector<Isa> supported_isas();
 
 // How the path is chosen. Every path gives the same bits, so the library picks one per kind of work and
 // size class, whichever runs fastest on this machine:
-//  * forced: set_isa(isa), or the environment variable SIMDROP_ISA=scalar|sse2|avx2|avx512 (an unknown or
+//  * forced: set_isa(isa), or the environment variable SIMDROP_ISA=scalar|sse2|avx2|avx512|neon (an unknown or
 //    unsupported name throws std::invalid_argument naming SIMDROP_ISA at first use), runs every kernel on it;
 //  * otherwise calibrated: at the first call of a size class (or on calibrate()), each supported SIMD path
 //    is timed once, on the calling thread, on private buffers: in the cache class on arrays that fit in L2

@@ -87,6 +87,9 @@ const KernelTable& sse2_kernels() noexcept;
 const KernelTable& avx2_kernels() noexcept;
 const KernelTable& avx512_kernels() noexcept;
 #endif
+#if SIMDROP_HAVE_NEON_KERNELS
+const KernelTable& neon_kernels() noexcept;
+#endif
 
 // Writes the constant masks of t == 0 (keep all) and t == 2^32 (drop all); returns false for other t.
 bool constant_mask(std::uint64_t* out, std::size_t n, std::uint64_t t) noexcept;
@@ -103,13 +106,18 @@ void mask_from_groups(std::uint64_t* out, std::size_t n, std::uint64_t seed, std
                       GroupsFn groups) noexcept;
 
 // The ARS-5 group generator for a path: VAES (512-bit) on the avx512 path where the CPU has VAES,
-// AES-NI on the SIMD paths where it has AES-NI, else the reference.
+// AES-NI on the x86 SIMD paths where it has AES-NI, the ARMv8 AES instructions on the neon path where the
+// CPU has them, else the reference.
 GroupsFn ars_groups_for(Isa isa) noexcept;
 #if SIMDROP_HAVE_X86_KERNELS
 void ars_groups_aesni(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
                       std::uint32_t t) noexcept;
 void ars_groups_vaes512(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
                         std::uint32_t t) noexcept;
+#endif
+#if SIMDROP_HAVE_NEON_KERNELS
+void ars_groups_neon(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
+                     std::uint32_t t) noexcept;
 #endif
 
 }  // namespace simdrop::detail

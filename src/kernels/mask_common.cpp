@@ -5,6 +5,10 @@
 #if SIMDROP_HAVE_X86_KERNELS
 #include <cpuid.h>
 #endif
+#if SIMDROP_HAVE_NEON_KERNELS
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "kernels/kernels.hpp"
 #include "reference/reference.hpp"
@@ -62,6 +66,11 @@ GroupsFn ars_groups_for(Isa isa) noexcept {
   static const bool has_aes = __builtin_cpu_supports("aes");
   if (isa == Isa::avx512 && has_vaes) return ars_groups_vaes512;
   if (isa != Isa::scalar && has_aes) return ars_groups_aesni;
+#endif
+#if SIMDROP_HAVE_NEON_KERNELS
+  // The kernel's hardware-capability bits (AT_HWCAP): HWCAP_AES for AESE/AESMC.
+  static const bool has_aes = (getauxval(AT_HWCAP) & HWCAP_AES) != 0;
+  if (isa == Isa::neon && has_aes) return ars_groups_neon;
 #endif
   (void)isa;
   return reference_ars_groups;
