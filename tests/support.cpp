@@ -1,7 +1,11 @@
-// The float16 narrowing probe and tie check of support.hpp. The one function that executes F16C lives in
-// support_f16c.cpp (built with -mf16c on x86); this file is built with the ordinary flags, so nothing here
-// runs an instruction the CPU may lack.
+// support.hpp's out-of-line helpers: the float16 narrowing probe and tie check, and tested_isas. The one
+// function that executes F16C lives in support_f16c.cpp (built with -mf16c on x86); this file is built with
+// the ordinary flags, so nothing here runs an instruction the CPU may lack.
 #include "support.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SIMDROP_TEST_X86 1
@@ -56,6 +60,23 @@ bool is_cpu_float16_tie(float16 a, float16 b) {
   const float m = (to_float(a) + to_float(b)) * 0.5f;  // exact: both have 11 significant bits
   const std::optional<std::uint16_t> cpu = cpu_float16_bits(m);
   return cpu.has_value() && *cpu == a.bits && to_float16(m).bits == b.bits;
+}
+
+std::vector<Isa> tested_isas() {
+  const std::vector<Isa> supported = supported_isas();
+  const char* env = std::getenv("SIMDROP_TEST_ISAS");
+  if (env == nullptr || *env == '\0') return supported;
+  std::vector<Isa> named;
+  std::string_view rest(env);
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    named.push_back(parse_isa(rest.substr(0, comma), "SIMDROP_TEST_ISAS"));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  std::vector<Isa> out;
+  for (Isa isa : supported)
+    if (std::find(named.begin(), named.end(), isa) != named.end()) out.push_back(isa);
+  return out;
 }
 
 }  // namespace simdrop::test

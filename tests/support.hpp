@@ -19,6 +19,12 @@ namespace simdrop::test {
 // Forces an ISA path for a scope; restores the forced path before it (or the automatic choice) after.
 using IsaScope = ScopedIsa;
 
+// The paths the tests that compare paths run on: supported_isas(), or, where the environment variable
+// SIMDROP_TEST_ISAS holds a comma-separated list of path names, the supported ones among those. An emulated
+// stage sets it to spend its slow instructions on the path it is there for (the host proves the others
+// natively); an unknown name throws std::invalid_argument naming SIMDROP_TEST_ISAS.
+std::vector<Isa> tested_isas();
+
 // Sets a size-valued runtime control for a scope and restores it after.
 template <std::size_t (*Get)() noexcept, void (*Set)(std::size_t)>
 class SizeSettingScope {

@@ -26,7 +26,7 @@ void check_channel(std::size_t batch, std::size_t channels, std::size_t spatial,
   const auto x = values<T>(n, 11);
   const auto expected = expected_channel<T>(x, batch, channels, spatial, layout, p, s);
   const auto expected_planes = reference_bits(planes, p, s);
-  for (Isa isa : supported_isas())
+  for (Isa isa : tested_isas())
     for (bool streaming : {false, true}) {
       IsaScope scope(isa);
       StreamScope stores(streaming ? 0 : SIZE_MAX);  // streaming stores (y aligned) or plain ones
@@ -110,7 +110,7 @@ TEST_CASE("time-shared dropout applies make_mask(row) to every step, on every pa
         const auto expected = expected_shared<float>(x, sh.row, p, s);
         const auto expected_d = expected_shared<double>(xd, sh.row, p, s);
         const auto columns = reference_bits(sh.row, p, s);
-        for (Isa isa : supported_isas()) {
+        for (Isa isa : tested_isas()) {
           IsaScope scope(isa);
           INFO("isa " << isa_name(isa) << " steps " << sh.steps << " row " << sh.row << " p " << p);
           Misaligned<float> y(n, 3, 42.0f);
@@ -164,7 +164,7 @@ TEST_CASE("alpha dropout: kept a x + b, dropped a alpha' + b, on every path, wit
         const AlphaCoefficients c = alpha_dropout_coefficients(p);
         std::vector<float> expected_dx(n);
         for (std::size_t i = 0; i < n; ++i) expected_dx[i] = bit(keep, i) ? static_cast<float>(c.a) * x[i] : 0.0f;
-        for (Isa isa : supported_isas())
+        for (Isa isa : tested_isas())
           for (bool streaming : {false, true}) {
             IsaScope scope(isa);
             StreamScope stores(streaming ? 0 : SIZE_MAX);  // streaming stores (where y is aligned) or plain ones
@@ -243,7 +243,7 @@ TEST_CASE("gaussian dropout: y = x * (1 + sigma z), on every path and generator,
           const auto xd = values<double>(n, 12);
           const auto expected = expected_gaussian<float>(x, p, s);
           const auto expected_d = expected_gaussian<double>(xd, p, s);
-          for (Isa isa : supported_isas()) {
+          for (Isa isa : tested_isas()) {
             IsaScope scope(isa);
             INFO("isa " << isa_name(isa) << " n " << n << " p " << p << " offset " << s.offset << " generator "
                         << static_cast<int>(gen));
@@ -277,7 +277,7 @@ TEST_CASE("bias-dropout-residual: residual + (kept ? (x + bias) * scale : 0), wi
         std::vector<float> expected_dx(n);
         detail::reference_apply(residual.data(), expected_dx.data(), keep.data(), n, scale_for<float>(p));
         const auto expected_dbias = expected_column_sums<float>(expected_dx, sh.cols);
-        for (Isa isa : supported_isas())
+        for (Isa isa : tested_isas())
           for (bool streaming : {false, true}) {
             IsaScope scope(isa);
             StreamScope stores(streaming ? 0 : SIZE_MAX);

@@ -49,7 +49,7 @@ void check_forward_backward(std::size_t n, double p, Stream s, std::size_t misal
   std::vector<T> expected(n);
   detail::reference_apply(x.data(), expected.data(), expected_mask.data(), n, scale);
 
-  for (Isa isa : supported_isas())
+  for (Isa isa : tested_isas())
     for (bool stream : {false, true}) {
       IsaScope scope(isa);
       StreamScope streaming(stream ? 0 : SIZE_MAX);  // streaming stores (aligned y) and plain ones
@@ -103,7 +103,7 @@ TEST_CASE("every ISA path makes the reference's mask", "[isa]") {
       for (std::uint64_t offset : kOffsets) {
         const Stream s{0x9e3779b97f4a7c15ull ^ n, offset, generator};
         const auto expected = reference_mask_of(n, p, s);
-        for (Isa isa : supported_isas()) {
+        for (Isa isa : tested_isas()) {
           IsaScope scope(isa);
           INFO("isa " << isa_name(isa) << " n " << n << " p " << p << " offset " << offset);
           REQUIRE(mask_of(n, p, s) == expected);
@@ -116,7 +116,7 @@ TEST_CASE("every ISA path matches the reference at thresholds equal to drawn uni
   const std::uint64_t seed = 99;
   std::uint32_t u[detail::kGroupLanes];
   detail::reference_group_uniforms(seed, 3, detail::kDomainKeepMask, u);
-  for (Isa isa : supported_isas()) {
+  for (Isa isa : tested_isas()) {
     IsaScope scope(isa);
     for (std::uint32_t lane = 0; lane < 128; lane += 9)
       for (std::uint64_t t : {std::uint64_t{u[lane]}, std::uint64_t{u[lane]} + 1}) {
@@ -143,7 +143,7 @@ TEST_CASE("every ISA path matches the reference for forward and both backward fo
 
 TEST_CASE("the last elements of the stream are reachable", "[isa]") {
   const std::uint64_t end_offset = std::numeric_limits<std::uint64_t>::max() - 999;  // offset + n == 2^64
-  for (Isa isa : supported_isas()) {
+  for (Isa isa : tested_isas()) {
     IsaScope scope(isa);
     INFO("isa " << isa_name(isa));
     REQUIRE(mask_of(1000, 0.3, {4, end_offset}) == reference_mask_of(1000, 0.3, {4, end_offset}));
@@ -151,7 +151,7 @@ TEST_CASE("the last elements of the stream are reachable", "[isa]") {
 }
 
 TEST_CASE("dropped elements are +0.0 whatever x was, kept ones exactly x * scale", "[isa]") {
-  for (Isa isa : supported_isas()) {
+  for (Isa isa : tested_isas()) {
     IsaScope scope(isa);
     const std::size_t n = 4096;
     std::vector<float> x(n, std::numeric_limits<float>::quiet_NaN()), y(n);
@@ -170,7 +170,7 @@ TEST_CASE("dropped elements are +0.0 whatever x was, kept ones exactly x * scale
 }
 
 TEST_CASE("p == 0 is the identity and p == 1 gives +0.0 everywhere", "[isa]") {
-  for (Isa isa : supported_isas()) {
+  for (Isa isa : tested_isas()) {
     IsaScope scope(isa);
     const auto x = with_specials<double>(1000);
     std::vector<double> y(x.size());

@@ -900,10 +900,14 @@ TEST_CASE("known answers: every case's output bits match the committed file on e
   const bool ties_away = simdrop::test::cpu_float16_ties_away();
   std::cout << "known answers: " << cases.size() << " cases, " << elements << " elements per path, from " << path
             << (ties_away ? "; this CPU's vcvtps2ph rounds float16 ties away from zero (an emulator)" : "") << '\n';
-  const std::vector<Isa> supported = supported_isas();
+  const std::vector<Isa> supported = supported_isas(), tested = simdrop::test::tested_isas();
   for (Isa isa : {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512, Isa::neon}) {
     if (std::find(supported.begin(), supported.end(), isa) == supported.end()) {
       std::cout << "known answers: " << isa_name(isa) << ": not run here (" << why_not_here(isa) << ")\n";
+      continue;
+    }
+    if (std::find(tested.begin(), tested.end(), isa) == tested.end()) {
+      std::cout << "known answers: " << isa_name(isa) << ": not run in this run (SIMDROP_TEST_ISAS)\n";
       continue;
     }
     simdrop::ScopedIsa forced(isa);
