@@ -341,11 +341,56 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
   return {registered.begin(), registered.end()};
 }
 
+// The name of an ARM core from /proc/cpuinfo's "CPU implementer" and "CPU part" (hexadecimal, as the kernel
+// prints them); the ids themselves where the part is not in this short list.
+std::string arm_core_name(const std::string& implementer, const std::string& part) {
+  static const std::map<std::pair<unsigned, unsigned>, const char*> known = {
+      {{0x41, 0xd03}, "Arm Cortex-A53"},  {{0x41, 0xd04}, "Arm Cortex-A35"},   {{0x41, 0xd05}, "Arm Cortex-A55"},
+      {{0x41, 0xd07}, "Arm Cortex-A57"},  {{0x41, 0xd08}, "Arm Cortex-A72"},   {{0x41, 0xd09}, "Arm Cortex-A73"},
+      {{0x41, 0xd0a}, "Arm Cortex-A75"},  {{0x41, 0xd0b}, "Arm Cortex-A76"},   {{0x41, 0xd0c}, "Arm Neoverse-N1"},
+      {{0x41, 0xd0d}, "Arm Cortex-A77"},  {{0x41, 0xd40}, "Arm Neoverse-V1"},  {{0x41, 0xd41}, "Arm Cortex-A78"},
+      {{0x41, 0xd44}, "Arm Cortex-X1"},   {{0x41, 0xd46}, "Arm Cortex-A510"},  {{0x41, 0xd47}, "Arm Cortex-A710"},
+      {{0x41, 0xd48}, "Arm Cortex-X2"},   {{0x41, 0xd49}, "Arm Neoverse-N2"},  {{0x41, 0xd4f}, "Arm Neoverse-V2"},
+      {{0x46, 0x001}, "Fujitsu A64FX"},   {{0x48, 0xd01}, "HiSilicon TaiShan v110 (Kunpeng 920)"}};
+  static const std::map<unsigned, const char*> vendors = {{0x41, "Arm"},      {0x42, "Broadcom"}, {0x43, "Cavium"},
+                                                          {0x46, "Fujitsu"},  {0x48, "HiSilicon"}, {0x4e, "NVIDIA"},
+                                                          {0x51, "Qualcomm"}, {0x61, "Apple"},     {0xc0, "Ampere"}};
+  unsigned imp = 0, prt = 0;
+  try {
+    imp = static_cast<unsigned>(std::stoul(implementer, nullptr, 0));
+    prt = static_cast<unsigned>(std::stoul(part, nullptr, 0));
+  } catch (const std::exception&) {
+    return "CPU implementer " + implementer + " part " + part;
+  }
+  if (auto it = known.find({imp, prt}); it != known.end()) return it->second;
+  const auto v = vendors.find(imp);
+  return (v != vendors.end() ? std::string(v->second) : "CPU implementer " + implementer) + " part " + part;
+}
+
+// x86: "model name". ARM's /proc/cpuinfo has none: its cores are named from "CPU implementer" and "CPU part",
+// every distinct core once (big.LITTLE parts list several, e.g. "Arm Cortex-A76 + Arm Cortex-A55").
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
+  std::string model, implementer, names;
+  auto value = [](const std::string& line) {
+    const auto colon = line.find(':');
+    return colon == std::string::npos ? std::string() : line.substr(line.find_first_not_of(" \t", colon + 1));
+  };
+  std::set<std::string> seen;
+  for (std::string line; std::getline(in, line);) {
+    if (model.empty() && line.rfind("model name", 0) == 0) model = value(line);
+    if (line.rfind("CPU implementer", 0) == 0) implementer = value(line);
+    if (line.rfind("CPU part", 0) == 0 && !implementer.empty()) {
+      const std::string name = arm_core_name(implementer, value(line));
+      if (seen.insert(name).second) names += (names.empty() ? "" : " + ") + name;
+    }
+  }
+  if (!names.empty()) return names;
+#if defined(__aarch64__)
+  // An aarch64 build reading an x86 "model name": the host's /proc/cpuinfo, under an emulator (qemu-user).
+  if (!model.empty()) return model + " (host of an emulated aarch64 run)";
+#endif
+  return model.empty() ? "unknown" : model;
 }
 
 // simdrop's path calibration, run once at start: every measurement and how long it took.

@@ -48,13 +48,18 @@ FAMILY_WHAT = {"channel": "channel dropout (nchw, planes of 1024 elements, 64 ch
                "alpha": "alpha dropout",
                "gaussian": "Gaussian dropout",
                "bias_dropout_add": "bias-dropout-residual (rows of 1024; floor: y = x + residual)"}
-# simdrop's SIMD paths, slowest first; "simdrop_<path>" is simdrop with that path forced (the paths table).
-ISA_PATHS = ["scalar", "sse2", "avx2", "avx512"]
+# simdrop's SIMD paths: a run's own are the context's simdrop_supported_isas (the bench writes the paths it has,
+# slowest first: "scalar,sse2,avx2" on x86, "scalar,neon" on aarch64; Run.paths); "simdrop_<path>" is simdrop
+# with that path forced (the paths table). The x86 ones are the fallback for a run whose context does not list
+# its paths.
+X86_ISA_PATHS = ["scalar", "sse2", "avx2", "avx512"]
+PATH_NAME_RE = re.compile(r"[a-z0-9_]+")
 # The kinds of work (runtime.hpp's Work) the library chooses a path for, and the kind each op of the paths
 # table is.
 WORKS = ["mask", "fused", "apply", "gaussian"]
 PATH_OPS = {"mask": "mask", "forward": "fused", "backward_mask": "apply"}
-IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused", *(f"simdrop_{i}" for i in ISA_PATHS),
+IMPL_ORDER = ["simdrop", "simdrop_philox7", "simdrop_ars5", "simdrop_unfused",
+              *(f"simdrop_{i}" for i in X86_ISA_PATHS),
               "copy", "composed", "torch", "eigen", "naive"]
 BASELINES = ["naive", "eigen", "torch"]
 COLORS = {"simdrop": "tab:blue", "simdrop_philox7": "tab:orange", "simdrop_ars5": "tab:brown",
@@ -99,6 +104,8 @@ class Run:
                 or not isinstance(data.get("context"), dict):
             raise InputError(f"{path}: not a Google Benchmark JSON (needs 'context' and a 'benchmarks' list)")
         self.context = data["context"]
+        listed = [i.strip() for i in str(self.context.get("simdrop_supported_isas", "")).split(",")]
+        self.paths = [i for i in listed if PATH_NAME_RE.fullmatch(i)] or list(X86_ISA_PATHS)
         self.samples = defaultdict(list)   # key -> [items_per_second of each repetition]
         self.bytes = {}                    # key -> bytes_per_second (median kept later)
         self.counters = defaultdict(list)  # key -> [benchmark entries]
@@ -196,9 +203,10 @@ def floor_key(run, key):
     return ("forward",) + k[1:]
 
 
-def is_path_impl(impl):
-    """Whether impl is simdrop with one ISA path forced (simdrop_<path>): shown only in the paths table."""
-    return impl in {f"simdrop_{i}" for i in ISA_PATHS}
+def is_path_impl(impl, run):
+    """Whether impl is simdrop with one of run's ISA paths forced (simdrop_<path>): shown only in the paths
+    table."""
+    return impl.startswith("simdrop_") and impl[len("simdrop_"):] in run.paths
 
 
 def roofline(run, key):
@@ -443,7 +451,10 @@ class Report:
         table = parse_calibration(run.context.get("simdrop_calibration"))
         if not table:
             return
-        paths = [i for i in ISA_PATHS if any(i in v for v in table.values())]
+        measured = [i for v in table.values() for i in v]
+        # The run's paths in its order, then any other path the calibration names (in the order it names them).
+        paths = [i for i in run.paths if i in measured]
+        paths += [i for i in dict.fromkeys(measured) if i not in paths]
         self.w(f"Path calibration{f' of {run.label}' if len(self.runs) > 1 else ''} (G elements/s of each path, "
                "1 thread, as simdrop measured it at start; the default runs each kind of work on the chosen path):")
         self.w()
@@ -519,7 +530,7 @@ class Report:
             dtype = "f32" if op != "mask" else "-"
             for threads in sorted({1, run.max_threads()}):
                 impls = impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, p=30, threads=threads)
-                                     if not is_path_impl(k[1])})
+                                     if not is_path_impl(k[1], run)})
                 if not impls:
                     continue
                 self.w(f"### {op}, {threads} thread{'s' if threads > 1 else ''}")
@@ -591,7 +602,8 @@ class Report:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
         for ax, op in zip(axes.flat, OPS):
             dtype = "f32" if op != "mask" else "-"
-            for impl in impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, threads=1) if not is_path_impl(k[1])}):
+            for impl in impl_sorted({k[1] for k in run.keys(op=op, dtype=dtype, threads=1)
+                                     if not is_path_impl(k[1], run)}):
                 pts = sorted((k[3], run.median(k)) for k in run.keys(op=op, impl=impl, dtype=dtype, threads=1,
                                                                       p=30))
                 if pts:
@@ -672,7 +684,8 @@ class Report:
 
     def scaling_picture(self):
         run, plt = self.runs[0], self.plt
-        keys = [k for k in run.samples if k[0] == "forward" and k[2] == "f32" and k[4] == 30 and not is_path_impl(k[1])]
+        keys = [k for k in run.samples
+                if k[0] == "forward" and k[2] == "f32" and k[4] == 30 and not is_path_impl(k[1], run)]
         if not keys:
             return
         n = max(k[3] for k in keys)
@@ -712,7 +725,7 @@ class Report:
         per_impl = {}
         for op in ("forward", "backward_regen"):
             for k, entries in run.counters.items():
-                if k[0] == op and k[2] == "f32" and k[1] != "copy" and not is_path_impl(k[1]):
+                if k[0] == op and k[2] == "f32" and k[1] != "copy" and not is_path_impl(k[1], run):
                     per_impl[f"{k[1]} ({'regenerated' if op == 'backward_regen' else 'stored'})"] = \
                         entries[0].get("mask_bytes_per_element", 0)
         if not per_impl:
@@ -992,7 +1005,7 @@ class Report:
         """The ISA paths table: simdrop_<path> (one path forced) against the default, which runs each kind of
         work on the path its calibration chose; a default over 10% slower than the fastest path is marked."""
         run = self.runs[0]
-        paths = [i for i in ISA_PATHS if run.keys(impl=f"simdrop_{i}")]
+        paths = [i for i in run.paths if run.keys(impl=f"simdrop_{i}")]
         if not paths:
             return
         self.w("## ISA paths side by side")
@@ -1061,7 +1074,8 @@ class Report:
                      "caches marked")
         self.w("Forward, fp32, p = 0.3, 1 thread. \"arrays in\" is the level that holds the input and the output "
                "together; \"copy's way\" is the fastest way of writing the floor's bytes at that size (plain stores, "
-               "memcpy or streaming stores of 128/256/512 bits, timed in turn at the start of each case).")
+               "memcpy, or non-temporal stores: 128/256/512-bit on x86, STNP pairs on AArch64; timed in turn "
+               "at the start of each case).")
         self.w()
         self.w("| bytes per array | arrays in | copy G el/s | copy GB/s | copy's way | simdrop G el/s "
                "| simdrop / copy (time) | eigen G el/s |")

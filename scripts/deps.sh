@@ -28,3 +28,29 @@ TORCH_PACKAGES=(libtorch-dev python3-torch python3-sklearn python3-pytest)
 
 # The differential fuzzer (fuzz/, the fuzz preset): clang 14 with libFuzzer and the sanitizer runtimes.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
+# The aarch64 cross build and its tests under qemu-user (cmake/toolchains/aarch64-linux-gnu.cmake, the aarch64
+# preset, scripts/stages/aarch64.sh). The cross compiler and qemu-user are amd64 packages; the libraries the
+# build links against are the arm64 ones, through Debian's multiarch (enable_arm64_multiarch first).
+#  * libxsimd-dev:arm64: its CMake config sits in /usr/lib/aarch64-linux-gnu/cmake/xsimd (the headers are
+#    the same for every architecture, but the amd64 package's config is under the amd64 library folder,
+#    which a cross build does not search).
+#  * catch2 stays the amd64 package: catch2:arm64 conflicts with it, and Catch2 2.x is header-only (its
+#    CMake config is in the architecture-independent /usr/lib/cmake). Eigen and Random123 are
+#    architecture-independent headers too (BUILD_PACKAGES installs them).
+#  * binfmt-support is not needed: qemu-user runs the binaries directly, and the toolchain file makes CMake
+#    call it (CMAKE_CROSSCOMPILING_EMULATOR).
+AARCH64_PACKAGES=(g++-aarch64-linux-gnu qemu-user libtbb-dev:arm64 libbenchmark-dev:arm64 libxsimd-dev:arm64)
+
+# Enables Debian's arm64 architecture for dpkg/apt (idempotent: does nothing when it is already enabled).
+enable_arm64_multiarch() {
+  dpkg --print-foreign-architectures | grep -qx arm64 && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: the arm64 packages need the arm64 architecture enabled, which needs root:" >&2
+    echo "       sudo dpkg --add-architecture arm64 && sudo apt-get update" >&2
+    exit 1
+  fi
+  echo "== enabling the arm64 architecture (dpkg --add-architecture arm64)"
+  dpkg --add-architecture arm64
+  apt-get update -q
+}

@@ -1,9 +1,16 @@
-// ARS-5: the portable reference (a byte-wise AES round) against AES-NI and Random123's ars4x32_R(5).
-// This file is built with -maes; the checks that execute AES instructions run where the CPU has them.
+// ARS-5: the portable reference (a byte-wise AES round) against AES-NI and Random123's ars4x32_R(5) on x86, and
+// against ARMv8's AES instructions (AESE, AESMC) on aarch64. This file is built with -maes on x86 and with
+// -march=armv8-a+crypto on aarch64; the checks that execute AES instructions run where the CPU has them.
 #include <catch2/catch.hpp>
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <Random123/ars.h>
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include <random>
 
@@ -11,6 +18,7 @@
 
 using simdrop::detail::ArsBlock;
 
+#if defined(__x86_64__) || defined(__i386__)
 TEST_CASE("ARS-5 agrees with Random123 (AES-NI) on random counters and keys", "[ars]") {
   if (!__builtin_cpu_supports("aes")) {
     WARN("this CPU has no AES-NI: the oracle cannot run; the ISA tests still hold every path to the reference");
@@ -46,6 +54,30 @@ TEST_CASE("the byte-wise AES round equals AESENC and AESENCLAST", "[ars]") {
     }
   }
 }
+#elif defined(__aarch64__)
+TEST_CASE("the byte-wise AES round equals ARMv8's AESE and AESMC", "[ars]") {
+  // AESE adds the round key first (then SubBytes and ShiftRows), AESENC last: AESENC(x, k) is
+  // AESMC(AESE(x, 0)) ^ k and AESENCLAST(x, k) is AESE(x, 0) ^ k.
+  if ((getauxval(AT_HWCAP) & HWCAP_AES) == 0) {
+    WARN("this CPU has no AES instructions: nothing to compare the byte-wise round with");
+    return;
+  }
+  std::mt19937 gen(6);
+  auto next = [&] { return static_cast<std::uint32_t>(gen()); };
+  for (int trial = 0; trial < 20000; ++trial) {
+    const ArsBlock s{next(), next(), next(), next()}, k{next(), next(), next(), next()};
+    const uint8x16_t sv = vreinterpretq_u8_u32(vld1q_u32(s.data()));
+    const uint8x16_t kv = vreinterpretq_u8_u32(vld1q_u32(k.data()));
+    for (bool last : {false, true}) {
+      uint8x16_t t = vaeseq_u8(sv, vdupq_n_u8(0));
+      if (!last) t = vaesmcq_u8(t);
+      ArsBlock hw;
+      vst1q_u32(hw.data(), vreinterpretq_u32_u8(veorq_u8(t, kv)));
+      REQUIRE(simdrop::detail::aes_round(s, k, last) == hw);
+    }
+  }
+}
+#endif
 
 TEST_CASE("the byte-wise AES round matches FIPS-197's first round", "[ars]") {
   // FIPS-197 appendix B: after SubBytes, ShiftRows and MixColumns of round 1 the state is

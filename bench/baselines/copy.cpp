@@ -1,6 +1,14 @@
 #include "baselines/copy.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define SIMDROP_BENCH_X86 1
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#define SIMDROP_BENCH_X86 0
+#include <arm_neon.h>
+#else
+#define SIMDROP_BENCH_X86 0
+#endif
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -34,18 +42,21 @@ template <class T>
   }
 }
 
-// plain_loop vectorised by the compiler, cloned per ISA (the CPU picks the clone at load time).
-__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const float* x, const float* r, float* y,
-                                                                        std::size_t n, float s) {
+// plain_loop vectorised by the compiler, cloned per ISA on x86 (the CPU picks the clone at load time); built
+// for the baseline elsewhere (aarch64: NEON is part of the baseline).
+#if SIMDROP_BENCH_X86
+#define SIMDROP_BENCH_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define SIMDROP_BENCH_CLONES
+#endif
+SIMDROP_BENCH_CLONES void plain(const float* x, const float* r, float* y, std::size_t n, float s) {
   plain_loop(x, r, y, n, s);
 }
-__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const double* x, const double* r, double* y,
-                                                                        std::size_t n, double s) {
+SIMDROP_BENCH_CLONES void plain(const double* x, const double* r, double* y, std::size_t n, double s) {
   plain_loop(x, r, y, n, s);
 }
-__attribute__((target_clones("default", "avx2", "avx512f"))) void plain(const std::uint16_t* x, const std::uint16_t* r,
-                                                                        std::uint16_t* y, std::size_t n,
-                                                                        std::uint16_t s) {
+SIMDROP_BENCH_CLONES void plain(const std::uint16_t* x, const std::uint16_t* r, std::uint16_t* y, std::size_t n,
+                                std::uint16_t s) {
   plain_loop(x, r, y, n, s);
 }
 
@@ -56,6 +67,7 @@ void copy_bytes(const T* x, const T*, T* y, std::size_t n, T) {
 }
 
 // The streaming ways, one namespace per store width (stream_stores.inc says what each defines).
+#if SIMDROP_BENCH_X86
 #pragma GCC push_options
 #pragma GCC target("sse2")
 namespace stream128 {
@@ -77,6 +89,13 @@ constexpr std::size_t kVectorBytes = 64;
 #include "baselines/stream_stores.inc"
 }  // namespace stream512
 #pragma GCC pop_options
+#elif defined(__aarch64__)
+// AArch64: non-temporal pair stores (STNP of two 128-bit registers, 32 bytes), the baseline ISA.
+namespace stnp {
+constexpr std::size_t kVectorBytes = 32;
+#include "baselines/stream_stores.inc"
+}  // namespace stnp
+#endif
 
 // One way to write the floor's output: kernel(x, r, y, n, s) writes y = x * s (r null) or y = x + r.
 template <class T>
@@ -91,9 +110,13 @@ template <class T>
 std::vector<Way<T>> ways(bool adds) {
   std::vector<Way<T>> out = {{"plain", plain, true}};
   if (!adds) out.push_back({"memcpy", copy_bytes<T>, false});
+#if SIMDROP_BENCH_X86
   out.push_back({"stream128", stream128::stream<T>, true});
   if (__builtin_cpu_supports("avx")) out.push_back({"stream256", stream256::stream<T>, true});
   if (__builtin_cpu_supports("avx512f")) out.push_back({"stream512", stream512::stream<T>, true});
+#elif defined(__aarch64__)
+  out.push_back({"stnp", stnp::stream<T>, true});
+#endif
   return out;
 }
 

@@ -109,9 +109,12 @@ std::vector<CalibrationEntry> calibrate();
 // The measurements behind the current choice (empty for a class not calibrated yet).
 std::vector<CalibrationEntry> calibration();
 
-// The data caches of this CPU, bytes per instance (0 where unknown), and where the sizes came from:
-// "cpuid" (leaf 4 on Intel, 0x8000001D on AMD), "sysconf", "sysfs" (/sys/devices/system/cpu/cpu0/cache)
-// or "none", tried in that order.
+// The data caches of this CPU, bytes per instance (0 where unknown), and where the sizes came from. On x86:
+// "cpuid" (leaf 4 on Intel, 0x8000001D on AMD), "sysconf", "sysfs" or "none", tried in that order. Elsewhere
+// (aarch64): "sysfs", "sysconf" (glibc 2.36 answers 0 on aarch64), or where neither knows any level "default":
+// 64 KiB L1d, 1 MiB L2, 32 MiB L3 (never "none"). "sysfs" is /sys/devices/system/cpu/cpu*/cache/index*, the
+// largest size of each level over all CPUs (big.LITTLE cores differ; cpu0 may be an efficiency core). The
+// first source that knows any level names the result; a level it lacks comes from the next sources.
 struct CacheSizes {
   std::size_t l1d = 0, l2 = 0, l3 = 0;
   std::string_view source = "none";

@@ -449,6 +449,85 @@ class HalfPrecision(unittest.TestCase):
         self.assertNotIn("## bfloat16 and float16", md)
 
 
+# An aarch64 run (the bench built for aarch64 with its NEON path): the paths are the context's "scalar,neon", the
+# forced path is simdrop_neon, the caches come from sysfs and copy's streaming way is "stnp". No x86 name appears.
+ARM_CONTEXT = dict(CONTEXT, cpu_model="Arm Neoverse-N1", simdrop_isa="neon", simdrop_supported_isas="scalar,neon",
+                   cache_source="sysfs",
+                   simdrop_calibration="mask/cache/neon=1.9;fused/cache/neon=1.6;apply/cache/neon=5.5;"
+                                       "gaussian/cache/neon=0.3;fused/memory/neon=1.2;apply/memory/neon=2.5",
+                   **{f"simdrop_choice_{w}_{c}": "neon" for w in ("mask", "fused", "apply", "gaussian")
+                      for c in ("cache", "memory")})
+ARM_PATH_SPEED = {"forward": 3.6, "backward_mask": 3.1, "mask": 2.9}
+
+
+def arm_entries(reps=5):
+    """bench_entries without the x86 paths, with simdrop_neon forced (ARM_PATH_SPEED) and copy's "stnp" way."""
+    out = []
+    for e in bench_entries(reps=reps):
+        if "/simdrop_sse2" in e["name"] or "/simdrop_avx2" in e["name"]:
+            continue
+        if e.get("label") == "stream256":
+            e = dict(e, label="stnp")
+        out.append(e)
+    for op, v in ARM_PATH_SPEED.items():
+        for n in (65536, 16777216):
+            for threads in (1, 2):
+                name = f"{op}/simdrop_neon{'' if op == 'mask' else '/f32'}/n:{n}/p:30/threads:{threads}/real_time"
+                out += [entry(name, v * 1e9 * (1 + 0.01 * (r - reps // 2)), reps, r, "forced; path neon",
+                              keep_fraction=0.7, keep_z=0.1, mean_z=0.0, var_z=0.0, var_ratio=1.0)
+                        for r in range(reps)]
+    return out
+
+
+class ArmPaths(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        run = write_json(cls.tmp.name, "arm.json", arm_entries(), ARM_CONTEXT)
+        cls.out = os.path.join(cls.tmp.name, "report")
+        cls.proc = run_report(run, "--out", cls.out)
+        with open(os.path.join(cls.out, "report.md")) as f:
+            cls.md = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_renders_without_x86_names(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        self.assertIn("Arm Neoverse-N1", self.md)
+        for x86 in ("sse2", "avx2", "avx512", "stream256"):
+            self.assertNotIn(x86, self.md)
+
+    def test_machine_and_calibration(self):
+        machine = self.md.split("## Machine and build")[1].split("\n## ")[0]
+        self.assertIn("| ISA paths supported | scalar,neon |", machine)
+        self.assertIn("(sysfs) |", machine)
+        section = self.md.split("Path calibration (G elements/s")[1].split("\n## ")[0]
+        lines = section.splitlines()
+        self.assertIn("| work | size class | neon | chosen |", lines)
+        self.assertIn("| fused | memory | 1.2 | neon |", lines)
+        self.assertIn("| mask | memory | - | neon |", lines)
+
+    def test_isa_paths_table(self):
+        section = self.md.split("## ISA paths side by side")[1].split("\n## ")[0]
+        lines = section.splitlines()
+        self.assertIn("| op | size | threads | neon | default | default's path (work, class) | verdict |", lines)
+        rows = {tuple(c.strip() for c in l.split("|")[1:4]): [c.strip() for c in l.split("|")[4:-1]]
+                for l in lines if l.startswith("| ") and "---" not in l and not l.startswith("| op")}
+        self.assertEqual(len(rows), 3 * 2 * 2)   # op x size x threads
+        fwd = rows[("forward", "in cache (256 KiB)", "1")]
+        self.assertEqual(fwd[:2], ["3.6", "3"])
+        self.assertEqual(fwd[2], "neon (fused, cache)")
+        self.assertTrue(fwd[3].startswith("**default takes 1.20x the time of neon**"), fwd[3])
+
+    def test_forced_path_has_no_summary_rows(self):
+        section = self.md.split("## Summary by op")[1].split("\n## ")[0]
+        self.assertIn("| simdrop ", section)
+        self.assertNotIn("simdrop_neon", section)
+        self.assertIn("copy (plain / stnp)", section)
+
+
 class Comparison(unittest.TestCase):
     def test_two_runs_side_by_side_with_significance(self):
         with tempfile.TemporaryDirectory() as tmp:
