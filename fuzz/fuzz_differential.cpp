@@ -87,6 +87,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "float16_ties.hpp"  // tests/: an x86 emulator's float16 rounding
+
 namespace {
 
 using simdrop::bfloat16;
@@ -905,6 +907,13 @@ void compare(const char* what, std::span<const T> got, std::span<const T> want, 
   for (size_t i = 0; i < got.size(); ++i) {
     if (bits_of(got[i]) == bits_of(want[i])) continue;
     if (nan_ok && is_nan(got[i]) && is_nan(want[i])) continue;
+    // Under an x86 emulator whose vcvtps2ph rounds exact float16 ties away from zero (Bochs), exactly those
+    // elements (tests/float16_ties.hpp; never on real CPUs), counted and reported by the replay. Either side
+    // may hold the CPU's rounding: a path narrows whole batches with the instruction and its tail in software.
+    if constexpr (std::is_same_v<T, simdrop::float16>) {
+      if (simdrop::test::accept_float16_tie(got[i], want[i]) || simdrop::test::accept_float16_tie(want[i], got[i]))
+        continue;
+    }
     fail(std::string(what) + ": element " + std::to_string(i) + " is " + hex(got[i]) + ", expected " + hex(want[i]));
   }
 }
@@ -1109,8 +1118,12 @@ void run_typed(const Case& c) {
       Settings scalar(Isa::scalar, g_default_grain, g_default_stream);
       if (throws([&] { invoke<T>(c.op, r.v, c.passed, c.p, c.s); })) fail("the scalar reference call threw");
     }
+    const std::size_t ties_before = simdrop::test::float16_ties_accepted();
     compare<T>("the output against the scalar path", out, r.v.out, nan_ok);
-    compare<T>("dbias against the scalar path", dbias, r.v.dbias, nan_ok);
+    // dbias sums the output: where an emulator's float16 ties made the output differ, dbias is held to the
+    // documented column sums of this output below (3.) instead of to the scalar path's.
+    if (simdrop::test::float16_ties_accepted() == ties_before)
+      compare<T>("dbias against the scalar path", dbias, r.v.dbias, nan_ok);
     if (mask_out) compare_words("the mask against the scalar path", mask_words_out, r.v.mask.first(words));
   }
 
@@ -1181,8 +1194,10 @@ void run_typed(const Case& c) {
     td.mask_in = keep;
     Buffers<T> t = build<T>(tc, td, reference_layout(tc));
     if (throws([&] { invoke<T>(tc.op, t.v, tc.passed, c.p, c.s); })) fail("the other backward form threw");
+    const std::size_t ties_before = simdrop::test::float16_ties_accepted();
     compare<T>("backward from the mask against backward regenerated", out, t.v.out, nan_ok);
-    compare<T>("dbias from the mask against dbias regenerated", dbias, t.v.dbias, nan_ok);
+    if (simdrop::test::float16_ties_accepted() == ties_before)  // as in 1.: dbias sums outputs that differ there
+      compare<T>("dbias from the mask against dbias regenerated", dbias, t.v.dbias, nan_ok);
   }
 }
 

@@ -54,3 +54,9 @@ enable_arm64_multiarch() {
   dpkg --add-architecture arm64
   apt-get update -q
 }
+
+# The AVX-512 paths on a host without AVX-512 (scripts/stages/avx512.sh, scripts/emulate/bochs_run.sh): Bochs 2.7
+# (CPU model tigerlake) and its BIOSes, busybox and cpio for the guest's initramfs, binutils to assemble the
+# boot sector (scripts/emulate/boot.S), python3 for the disk images. The kernel is Debian's
+# linux-image-6.1.0-*-amd64, fetched with apt-get download (not installed).
+BOCHS_PACKAGES=(bochs bochsbios vgabios busybox-static cpio binutils python3)
