@@ -50,10 +50,19 @@ def run_json(*args):
 
 
 @functools.lru_cache(maxsize=None)
+def small_n():
+    """fp32's in-cache element count of the quick profile (the bench's size_in_cache_bytes / 4, which follows
+    the CPU's L2: 65536 with 512 KiB of L2, 262144 with 2 MiB), from its list: no run needed."""
+    out = run("--benchmark_list_tests", "--benchmark_filter=^mask/simdrop/n:[0-9]+/p:30/threads:1/")
+    assert out.returncode == 0, out.stderr
+    return min(int(name.split("n:")[1].split("/")[0]) for name in out.stdout.split())
+
+
+@functools.lru_cache(maxsize=None)
 def context():
     """The JSON context of a run (one tiny case)."""
-    proc, data = run_json("--benchmark_filter=^mask/simdrop/n:65536/p:30/threads:1/", "--benchmark_min_time=0.001",
-                          "--benchmark_repetitions=1")
+    proc, data = run_json(f"--benchmark_filter=^mask/simdrop/n:{small_n()}/p:30/threads:1/",
+                          "--benchmark_min_time=0.001", "--benchmark_repetitions=1")
     assert proc.returncode == 0, proc.stderr
     return data["context"]
 
@@ -209,8 +218,9 @@ class Run(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         path = os.path.join(cls.tmp.name, "run.json")
+        cls.n = small_n()
         cls.proc = run("--include_broken",
-                       "--benchmark_filter=^(mask/simdrop|forward/(simdrop|copy|naive|broken_keep_all)/f32)/n:65536/p:30/threads:1/",
+                       f"--benchmark_filter=^(mask/simdrop|forward/(simdrop|copy|naive|broken_keep_all)/f32)/n:{cls.n}/p:30/threads:1/",
                        "--benchmark_min_time=0.01", "--benchmark_repetitions=2",
                        "--benchmark_out=" + path, "--benchmark_out_format=json")
         if cls.proc.returncode != 0:
@@ -234,8 +244,8 @@ class Run(unittest.TestCase):
         for key in ("simdrop_isa", "tbb_max_threads", "compiler", "cxx_flags", "simdrop_version", "cpu_model",
                     "l1d_bytes", "l2_bytes", "l3_bytes", "profile", "caches", "stream_threshold_bytes"):
             self.assertIn(key, ctx)
-        self.assertIn(ctx["simdrop_isa"], ("scalar", "sse2", "avx2", "avx512"))
-        self.assertIn(ctx["cache_source"], ("cpuid", "sysconf", "sysfs", "none"))
+        self.assertIn(ctx["simdrop_isa"], ("scalar", "sse2", "avx2", "avx512", "neon"))
+        self.assertIn(ctx["cache_source"], ("cpuid", "sysconf", "sysfs", "default", "none"))
         for key in ("l1d_bytes", "l2_bytes", "l3_bytes", "size_in_cache_bytes", "size_dram_bytes"):
             self.assertGreaterEqual(int(ctx[key]), 0, key)
         if ctx["cache_source"] != "none":
@@ -262,26 +272,26 @@ class Run(unittest.TestCase):
                 self.assertIn(ctx[f"simdrop_choice_{work}_{size_class}"], supported)
 
     def test_counters(self):
-        name = "forward/simdrop/f32/n:65536/p:30/threads:1/real_time"
+        name = f"forward/simdrop/f32/n:{self.n}/p:30/threads:1/real_time"
         runs = [b for b in self.by_name[name] if b["run_type"] == "iteration"]
         self.assertEqual(len(runs), 2)
         for b in runs:
             self.assertGreater(b["bytes_per_second"], 0)
             self.assertGreater(b["items_per_second"], 0)
-            self.assertAlmostEqual(b["keep_fraction"], 0.7, delta=6 * (0.21 / 65536) ** 0.5)
+            self.assertAlmostEqual(b["keep_fraction"], 0.7, delta=6 * (0.21 / self.n) ** 0.5)
             self.assertLessEqual(abs(b["keep_z"]), 6)
             self.assertEqual(b["mask_bytes_per_element"], 0.125)
             # bytes: read x, write y (4 bytes each) and the 1/8-byte mask per element
             self.assertAlmostEqual(b["bytes_per_second"] / b["items_per_second"], 8.125, places=6)
         self.assertTrue(any(b["run_type"] == "aggregate" and b["aggregate_name"] == "median"
                             for b in self.by_name[name]))
-        copy = self.by_name["forward/copy/f32/n:65536/p:30/threads:1/real_time"][0]
+        copy = self.by_name[f"forward/copy/f32/n:{self.n}/p:30/threads:1/real_time"][0]
         self.assertIn(copy["label"], COPY_WAYS)
         if "avx512" not in self.data["context"]["simdrop_supported_isas"]:
             self.assertNotEqual(copy["label"], "stream512")
 
     def test_wrong_kernel_is_rejected(self):
-        broken = self.by_name["forward/broken_keep_all/f32/n:65536/p:30/threads:1/real_time"]
+        broken = self.by_name[f"forward/broken_keep_all/f32/n:{self.n}/p:30/threads:1/real_time"]
         self.assertTrue(all(b.get("error_occurred") for b in broken))
         self.assertIn("validation failed", broken[0]["error_message"])
         self.assertNotIn("items_per_second", broken[0])
@@ -290,11 +300,12 @@ class Run(unittest.TestCase):
 class ProfileDefaults(unittest.TestCase):
     def test_quick_profile_runs_5_repetitions(self):
         # Mann-Whitney needs 5 repetitions a side to be able to reach p < 0.05: the quick profile's default.
-        proc, data = run_json("--benchmark_filter=^mask/simdrop/n:65536/p:30/threads:1/", "--benchmark_min_time=0.001")
+        proc, data = run_json(f"--benchmark_filter=^mask/simdrop/n:{small_n()}/p:30/threads:1/",
+                              "--benchmark_min_time=0.001")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         runs = [b for b in data["benchmarks"] if b["run_type"] == "iteration"]
         self.assertEqual(len(runs), 5)
-        self.assertEqual(runs[0]["run_name"], "mask/simdrop/n:65536/p:30/threads:1/real_time")
+        self.assertEqual(runs[0]["run_name"], f"mask/simdrop/n:{small_n()}/p:30/threads:1/real_time")
 
 
 class ForcedPaths(unittest.TestCase):
@@ -325,7 +336,7 @@ class FamilyRun(unittest.TestCase):
     def test_family_validates_and_runs(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "family.json")
-            proc = run("--benchmark_filter=^(" + "|".join(FAMILY_OPS) + ")/(simdrop|composed|copy)/f32/n:65536/p:30/threads:1/",
+            proc = run("--benchmark_filter=^(" + "|".join(FAMILY_OPS) + f")/(simdrop|composed|copy)/f32/n:{small_n()}/p:30/threads:1/",
                        "--benchmark_min_time=0.01", "--benchmark_repetitions=1",
                        "--benchmark_out=" + path, "--benchmark_out_format=json")
             self.assertEqual(proc.returncode, 0, proc.stderr)
