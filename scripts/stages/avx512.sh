@@ -33,6 +33,11 @@ if ! { cpu_has avx2 && cpu_has f16c; }; then paths=avx2,avx512; fi
 echo "== avx512: emulating an AVX-512 CPU (Bochs, tigerlake) for the paths this CPU lacks: $paths"
 
 need_packages "${BOCHS_PACKAGES[@]}"
+if [ ! -f "$build/CMakeCache.txt" ]; then  # run on its own: the release preset's build
+  need_packages "${BUILD_PACKAGES[@]}"
+  cmake --preset release >/dev/null
+  build=build/release
+fi
 cmake --build "$build" --target simdrop_tests simdrop_fuzz_replay -j "$(nproc)" >/dev/null
 tests=$build/tests/simdrop_tests
 replay=$build/fuzz/simdrop_fuzz_replay
