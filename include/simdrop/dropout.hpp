@@ -1,7 +1,9 @@
 // simdrop: element-wise inverted dropout on the CPU.
 //
 // Every keep decision is a pure function of (seed, offset + i, p): results do not depend on the
-// thread count, the ISA path, pointer alignment or how a tensor is split into calls.
+// thread count, the ISA path, the architecture (x86-64 or 64-bit ARM), pointer alignment or how a tensor is
+// split into calls. The one thing left to the hardware: a NaN that an operation creates from non-NaN inputs
+// (0 * inf, inf - inf) is the CPU's default NaN, negative on x86 and positive on ARM.
 #pragma once
 
 #include <cstddef>
