@@ -20,10 +20,15 @@
 namespace simdrop {
 namespace {
 
+// The size of cache level 1 (data), 2 or 3 in c; nullptr for other levels.
+std::size_t* slot_of(CacheSizes& c, unsigned level) {
+  return level == 1 ? &c.l1d : level == 2 ? &c.l2 : level == 3 ? &c.l3 : nullptr;
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 // Records a data or unified cache of `level` and `bytes` (the first one seen per level).
 void note(CacheSizes& c, unsigned level, std::size_t bytes) {
-  std::size_t* slot = level == 1 ? &c.l1d : level == 2 ? &c.l2 : level == 3 ? &c.l3 : nullptr;
+  std::size_t* slot = slot_of(c, level);
   if (slot != nullptr && *slot == 0) *slot = bytes;
 }
 #endif
@@ -95,7 +100,7 @@ CacheSizes from_sysfs() {
       }
       const char unit = size.back();
       bytes <<= unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0;
-      std::size_t* slot = level == 1 ? &c.l1d : level == 2 ? &c.l2 : level == 3 ? &c.l3 : nullptr;
+      std::size_t* slot = slot_of(c, level);
       if (slot != nullptr) *slot = std::max(*slot, bytes);
     }
   }

@@ -39,6 +39,7 @@
 #include <catch2/catch.hpp>
 
 #include "element.hpp"  // narrow_from_double: the documented rounding of dbias (re-derived under the emulator)
+#include "family_support.hpp"
 #include "support.hpp"
 
 namespace {
@@ -767,21 +768,15 @@ std::string why_not_here(Isa isa) {
   }
 }
 
-// dbias by its definition (family.hpp) from the dx of a float16 case: rows in blocks of 256, each block's
-// column sums in double in row order, the blocks' sums added in block order, rounded once.
+// dbias by its definition (family.hpp; family_support.hpp writes it out) from the dx of a float16 case.
 std::vector<std::uint64_t> documented_dbias16(const std::vector<std::uint64_t>& dx, std::size_t cols) {
-  const std::size_t rows = cols == 0 ? 0 : dx.size() / cols;
+  if (cols == 0) return {};
+  std::vector<float16> dx16(dx.size());
+  std::transform(dx.begin(), dx.end(), dx16.begin(), from_bits<float16>);
+  const std::vector<float16> sums = simdrop::test::expected_column_sums<float16>(
+      std::span<const float16>(dx16), cols, detail::narrow_from_double<float16>);
   std::vector<std::uint64_t> out(cols);
-  for (std::size_t c = 0; c < cols; ++c) {
-    double sum = 0;
-    for (std::size_t b = 0; b * 256 < rows; ++b) {
-      double block = 0;
-      for (std::size_t r = b * 256; r < std::min(rows, (b + 1) * 256); ++r)
-        block += static_cast<double>(to_float(from_bits<float16>(dx[r * cols + c])));
-      sum += block;
-    }
-    out[c] = detail::narrow_from_double<float16>(sum).bits;
-  }
+  std::transform(sums.begin(), sums.end(), out.begin(), [](float16 v) { return std::uint64_t{v.bits}; });
   return out;
 }
 

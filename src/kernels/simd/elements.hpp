@@ -21,7 +21,6 @@ template <class T>
 using CB = xsimd::batch<compute_t<T>, Arch>;
 template <class T>
 inline constexpr std::size_t kBatchBytes = CB<T>::size * sizeof(T);
-using FloatBatch = xsimd::batch<float, Arch>;
 
 template <class T>
 inline CB<T> load_elems(const T* p) noexcept {
