@@ -6,8 +6,19 @@ torch.nn.Dropout and with simdrop.torch.Dropout under the same settings, over se
     PYTHONPATH=<build>/python /usr/bin/python3 examples/train_digits.py [--epochs 30] [--seeds 5] [--p 0.3]
         [--threads N] [--json out.json] [--check]
 
---check exits non-zero unless both dropouts train (mean test accuracy >= --min-accuracy); ctest runs a short
-budget with it. The data split and the weights' initialisation depend only on the seed, the same for both.
+--check exits non-zero unless both dropouts train (mean test accuracy >= --min-accuracy) and the two runs of each
+seed share what is said below; ctest runs a short budget with it.
+
+What the torch and simdrop runs of one seed share, and what not:
+* shared: the data split (fixed, seed 0), the initial weights (the model is built right after
+  torch.manual_seed(seed); neither dropout module draws anything at construction), the batch order of every epoch
+  (torch.randperm on a torch.Generator of its own, seeded with the seed), and all other settings;
+* not shared: the dropout masks. Both kinds draw them from torch's default generator, which
+  torch.manual_seed(seed) decides, but torch.nn.Dropout draws a Bernoulli mask element by element from it, while
+  simdrop.torch.Dropout draws one 64-bit seed per call from it and makes the mask with its own generator
+  (Philox4x32-10): different generators and algorithms, so different masks, and from the first batch on the
+  two runs' weights differ. Per-seed accuracies of the two kinds are therefore not expected to match; compare
+  the means against the spread over seeds.
 """
 import argparse
 import json
@@ -38,15 +49,19 @@ def model(dropout, p, hidden):
 
 
 def train(kind, seed, args, splits):
+    """One run: (test accuracy, median seconds per epoch, initial weights, batch orders)."""
     xtr, ytr, xte, yte = splits
-    torch.manual_seed(seed)  # same initial weights and batch order for both kinds; sdt.Dropout draws its seed here
+    torch.manual_seed(seed)  # decides the initial weights (same for both kinds) and the dropout masks (not shared)
     net = model(torch.nn.Dropout if kind == "torch" else sdt.Dropout, args.p, args.hidden)
+    initial = {name: t.detach().clone() for name, t in net.state_dict().items()}
+    batches = torch.Generator().manual_seed(seed)  # the batch order's own generator: dropout draws do not move it
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
-    epoch_times = []
+    epoch_times, orders = [], []
     for _ in range(args.epochs):
         net.train()
-        order = torch.randperm(len(ytr))
+        order = torch.randperm(len(ytr), generator=batches)
+        orders.append(order)
         start = time.perf_counter()
         for i in range(0, len(ytr), args.batch):
             idx = order[i:i + args.batch]
@@ -57,7 +72,16 @@ def train(kind, seed, args, splits):
     net.eval()
     with torch.no_grad():
         accuracy = (net(xte).argmax(1) == yte).double().mean().item()
-    return accuracy, statistics.median(epoch_times)
+    return accuracy, statistics.median(epoch_times), initial, orders
+
+
+def same_tensors(a, b):
+    """Two dicts or lists of tensors, equal in keys/length, dtype, shape and every bit."""
+    if isinstance(a, dict):
+        if a.keys() != b.keys():
+            return False
+        a, b = list(a.values()), [b[k] for k in a]
+    return len(a) == len(b) and all(x.dtype == y.dtype and torch.equal(x, y) for x, y in zip(a, b))
 
 
 def main():
@@ -86,6 +110,9 @@ def main():
         results[kind] = {"accuracy": acc, "accuracy_mean": statistics.mean(acc),
                          "accuracy_stdev": statistics.stdev(acc) if len(acc) > 1 else 0.0,
                          "seconds_per_epoch_median": statistics.median(r[1] for r in runs)}
+    # What the two kinds' runs of each seed share (see the docstring): initial weights and batch orders.
+    shared = {"initial_weights": all(same_tensors(t[2], s[2]) for t, s in zip(runs_of["torch"], runs_of["simdrop"])),
+              "batch_order": all(same_tensors(t[3], s[3]) for t, s in zip(runs_of["torch"], runs_of["simdrop"]))}
     print(f"digits MLP 64-{args.hidden}-{args.hidden}-10, dropout p={args.p}, {args.epochs} epochs, {args.seeds} seeds, "
           f"{torch.get_num_threads()} thread(s), train {len(splits[1])} / test {len(splits[3])}")
     print(f"{'dropout':<22}{'test accuracy (mean +- sd)':<30}{'ms / epoch (median)':>20}")
@@ -93,13 +120,21 @@ def main():
     for kind, r in results.items():
         print(f"{names[kind]:<22}{r['accuracy_mean']:.4f} +- {r['accuracy_stdev']:.4f}{'':<13}"
               f"{1e3 * r['seconds_per_epoch_median']:>20.1f}")
+    print("torch and simdrop runs of each seed: initial weights "
+          f"{'identical' if shared['initial_weights'] else 'DIFFERENT'}, batch orders "
+          f"{'identical' if shared['batch_order'] else 'DIFFERENT'}, dropout masks not shared (different generators)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"settings": vars(args), "threads": torch.get_num_threads(), "results": results}, f, indent=1)
+            json.dump({"settings": vars(args), "threads": torch.get_num_threads(), "shared": shared,
+                       "results": results}, f, indent=1)
     if args.check:
         bad = [k for k, r in results.items() if not r["accuracy_mean"] >= args.min_accuracy]
         if bad:
             print(f"FAILED: mean test accuracy below {args.min_accuracy} for {bad}", file=sys.stderr)
+            return 1
+        unshared = [k for k, ok in shared.items() if not ok]
+        if unshared:
+            print(f"FAILED: the torch and simdrop runs of a seed differ in {unshared}", file=sys.stderr)
             return 1
     return 0
 

@@ -1,22 +1,36 @@
-// simdrop's dropout family as PyTorch ops: torch.ops.simdrop.* (Python, TorchScript), with autograd.
+// simdrop's dropout family as PyTorch operators: torch.ops.simdrop.* (Python, TorchScript), in the dispatcher.
 //
-// Every op takes (p, seed, offset, generator) and gives exactly the bits of the C++ call with
-// Stream{seed, offset, generator} over the tensor's elements in row-major (logical) order. Backward passes
-// regenerate the mask from those numbers: nothing but (p, seed, offset, generator) is saved for backward,
-// no tensor. Each backward pass is itself differentiable (the Jacobians are diagonal, so a backward pass is
-// its own adjoint), so double backward works too.
+// Each op is a schema (TORCH_LIBRARY) with three kernels (TORCH_LIBRARY_IMPL), as PyTorch's own operators are:
+//  * CPU: checks the arguments, then runs the library (all checks before anything is allocated or written);
+//  * Meta: the same checks, then an output of the right shape, dtype and memory format without touching data
+//    (what meta tensors, shape inference and fake-tensor tracing run on);
+//  * Autograd: a torch::autograd::Function around a call below autograd (so it reaches CPU or Meta). Only
+//    (p, seed, offset, algorithm) are saved for backward, never a tensor: the backward pass regenerates the mask.
+//    A backward pass is itself differentiable (its Jacobian is the same diagonal), so double backward works.
 //
-// Only the public API is used (simdrop/dropout.hpp, family.hpp, runtime.hpp). Element types are mapped in one
-// place, with_element_type(); bfloat16 and float16 join when the library has <simdrop/half.hpp>.
+// Randomness: an op given a seed gives exactly the bits of the C++ call with Stream{seed, offset, algorithm}
+// over the tensor's elements in row-major (logical) order. Seeds and offsets are the schema's `int` (int64),
+// read as the uint64 with the same bits: the Python layer passes 2^63 <= s < 2^64 as s - 2^64. With seed=None
+// the op draws one seed from torch's CPU generator (`generator`, else the default one): random64() mod 2^63,
+// the value torch.empty((), dtype=torch.int64).random_(generator=g) gives. So torch.manual_seed decides the
+// masks and torch.utils.checkpoint, which restores the generator before recomputing, recomputes the same mask.
+// The draw happens once per call, in the Autograd kernel where autograd records the call (it must know the
+// seed for backward), else in the CPU kernel.
+//
+// Only the public API of the library is used (simdrop/dropout.hpp, family.hpp, runtime.hpp).
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <tbb/task_arena.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
 #include <torch/library.h>
 
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -38,6 +52,8 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+using OptSeed = c10::optional<int64_t>;
+using OptGenerator = c10::optional<at::Generator>;
 
 // ---- Element types: the one place a torch dtype becomes a simdrop element type --------------------------
 
@@ -78,23 +94,22 @@ std::span<T> out_span(const at::Tensor& t) {
   return {reinterpret_cast<T*>(t.data_ptr()), static_cast<std::size_t>(t.numel())};
 }
 
-// ---- Argument checks (all of them before anything is allocated or written) ----------------------------
+// ---- Argument checks (the CPU and Meta kernels both run them first) --------------------------------------
 
-// A defined, strided CPU tensor of a dtype simdrop has kernels for; otherwise a ValueError / TypeError.
+// A defined, strided tensor of a dtype simdrop has kernels for; otherwise a ValueError / TypeError.
 void check_tensor(const at::Tensor& t, const char* op, const char* arg) {
   TORCH_CHECK_VALUE(t.defined(), "simdrop.", op, ": ", arg, " is an undefined tensor");
-  TORCH_CHECK_VALUE(t.device().is_cpu() && t.layout() == at::kStrided, "simdrop.", op, ": ", arg,
-                    " must be a dense CPU tensor, got device ", t.device(), " and layout ", t.layout(),
-                    " (simdrop's kernels run on the CPU only)");
+  TORCH_CHECK_VALUE(t.layout() == at::kStrided, "simdrop.", op, ": ", arg, " must be a dense (strided) tensor, got ",
+                    t.layout());
   with_element_type(t, op, arg, [](auto) {});
 }
 
-simdrop::Generator parse_generator(const std::string& name, const char* op) {
+simdrop::Generator parse_algorithm(c10::string_view name, const char* op) {
   if (name == "philox4x32_10") return simdrop::Generator::philox4x32_10;
   if (name == "philox4x32_7") return simdrop::Generator::philox4x32_7;
   if (name == "ars5") return simdrop::Generator::ars5;
-  TORCH_CHECK_VALUE(false, "simdrop.", op,
-                    ": generator must be \"philox4x32_10\", \"philox4x32_7\" or \"ars5\", got \"", name, "\"");
+  TORCH_CHECK_VALUE(false, "simdrop.", op, ": algorithm must be \"philox4x32_10\", \"philox4x32_7\" or \"ars5\", got \"",
+                    std::string(name), "\"");
 }
 
 // p in [0, 1] (or [0, 1) where p = 1 has no meaning: alpha and Gaussian dropout), NaN refused.
@@ -103,10 +118,33 @@ void check_p(double p, const char* op, bool one_allowed) {
   TORCH_CHECK_VALUE(ok, "simdrop.", op, ": p must be in ", one_allowed ? "[0, 1]" : "[0, 1)", ", got ", p);
 }
 
-simdrop::Stream make_stream(int64_t seed, int64_t offset, const std::string& generator, const char* op) {
-  TORCH_CHECK_VALUE(seed >= 0, "simdrop.", op, ": seed must be >= 0, got ", seed);
-  TORCH_CHECK_VALUE(offset >= 0, "simdrop.", op, ": offset must be >= 0, got ", offset);
-  return {static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(offset), parse_generator(generator, op)};
+// Positions offset .. offset + count - 1 must exist (the stream ends at 2^64 - 1; the library refuses a call
+// that passes it). Checked here too, so that a refused call draws no seed.
+void check_positions(int64_t offset, std::uint64_t count, const char* op) {
+  const auto first = static_cast<std::uint64_t>(offset);
+  TORCH_CHECK_VALUE(count == 0 || count - 1 <= std::numeric_limits<std::uint64_t>::max() - first, "simdrop.", op,
+                    ": offset ", first, " + ", count, " positions passes the end of the stream (2^64)");
+}
+
+// The seed a call with seed=None uses: one draw from torch's CPU generator, as Tensor.random_() on an int64
+// tensor takes it (random64() mod 2^63), under the generator's lock.
+int64_t draw_seed(OptGenerator generator) {
+  auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(generator, at::detail::getDefaultCPUGenerator());
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  return static_cast<int64_t>(gen->random64() % (std::uint64_t{1} << 63));
+}
+
+// A call draws only when its result depends on the seed: not for p = 0 or p = 1 (every element kept or every
+// one dropped) nor for an empty tensor, as F.dropout draws nothing then.
+int64_t resolve_seed(const OptSeed& seed, const OptGenerator& generator, double p, int64_t positions) {
+  if (seed.has_value()) return *seed;
+  if (p == 0.0 || p == 1.0 || positions == 0) return 0;
+  return draw_seed(generator);
+}
+
+// int64 seed and offset as the uint64 with the same bits.
+simdrop::Stream make_stream(int64_t seed, int64_t offset, c10::string_view algorithm, const char* op) {
+  return {static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(offset), parse_algorithm(algorithm, op)};
 }
 
 // ---- Outputs ----------------------------------------------------------------------------------------------
@@ -121,7 +159,7 @@ at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
   const std::size_t bytes = static_cast<std::size_t>(out.numel()) * out.element_size();
-  if (bytes >= 2 * kHuge) {
+  if (out.device().is_cpu() && bytes >= 2 * kHuge) {
     const auto begin = reinterpret_cast<std::uintptr_t>(out.data_ptr());
     const std::uintptr_t first = (begin + kHuge - 1) / kHuge * kHuge, last = (begin + bytes) / kHuge * kHuge;
     if (last > first) (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
@@ -142,45 +180,40 @@ tbb::task_arena& arena_of(int threads) {
   return *arena;
 }
 
-// Runs f on at most at::get_num_threads() threads (one arena slot per thread, so 1 means the calling thread
-// alone; outside an arena oneTBB would use every core). Calls under two of simdrop's tasks run on the calling
-// thread anyway, so they skip the arena. The result never depends on the thread count. A std::invalid_argument
-// from the library (which throws before writing anything) becomes a ValueError naming the op.
+// Runs f on at most at::get_num_threads() threads: always inside an arena of that many slots (1 means the
+// calling thread alone; outside an arena oneTBB would use every core, and some of the library's loops, the
+// column sums of bias_dropout_add's backward among them, go parallel at any size). The result never depends
+// on the thread count. A std::invalid_argument from the library (which throws before writing anything)
+// becomes a ValueError naming the op.
 template <class F>
-void run_simdrop(const char* op, std::int64_t elements, F&& f) {
+void run_simdrop(const char* op, F&& f) {
   try {
-    const int threads = std::max(1, at::get_num_threads());
-    if (static_cast<std::size_t>(elements) < 2 * simdrop::grain_size())
-      f();
-    else
-      arena_of(threads).execute(f);
+    arena_of(std::max(1, at::get_num_threads())).execute(f);
   } catch (const std::invalid_argument& e) {
     TORCH_CHECK_VALUE(false, "simdrop.", op, ": ", e.what());
   }
 }
 
-// ---- The ops, without autograd ---------------------------------------------------------------------------
+// ---- The element-wise ops ---------------------------------------------------------------------------------
 
-// The kinds of element-wise ops with a diagonal Jacobian; each one's backward pass is its own adjoint.
+// The ops with a diagonal Jacobian; each one's backward pass is its own adjoint.
 enum class Kind : int64_t { dropout = 0, channel = 1, alpha = 2, gaussian = 3 };
+constexpr std::size_t kKinds = 4;
+constexpr std::array<const char*, kKinds> kForwardNames = {"dropout", "channel_dropout", "alpha_dropout",
+                                                           "gaussian_dropout"};
+constexpr std::array<const char*, kKinds> kInplaceNames = {"dropout_", "channel_dropout_", "alpha_dropout_",
+                                                           "gaussian_dropout_"};
+constexpr std::array<const char*, kKinds> kBackwardNames = {"dropout_backward", "channel_dropout_backward",
+                                                            "alpha_dropout_backward", "gaussian_dropout_backward"};
 
 const char* name_of(Kind kind, bool backward) {
-  switch (kind) {
-    case Kind::dropout:
-      return backward ? "dropout_backward" : "dropout";
-    case Kind::channel:
-      return backward ? "channel_dropout_backward" : "channel_dropout";
-    case Kind::alpha:
-      return backward ? "alpha_dropout_backward" : "alpha_dropout";
-    case Kind::gaussian:
-      return backward ? "gaussian_dropout_backward" : "gaussian_dropout";
-  }
-  return "?";
+  return (backward ? kBackwardNames : kForwardNames)[static_cast<std::size_t>(kind)];
 }
+bool one_allowed(Kind kind) { return kind == Kind::dropout || kind == Kind::channel; }
 
 // Channel dropout's view of x: (N, C, *) as batch, channels, spatial, and the layout its memory has.
 // Contiguous -> nchw; channels_last (4-d) or channels_last_3d (5-d) -> nhwc, output in the same format;
-// any other strides are copied to contiguous first.
+// any other strides go through a contiguous copy.
 struct ChannelShape {
   std::size_t batch, channels, spatial;
   simdrop::Layout layout;
@@ -202,38 +235,52 @@ ChannelShape channel_shape(const at::Tensor& x, const char* op, const char* arg)
   return {batch, channels, spatial, simdrop::Layout::nchw, at::MemoryFormat::Contiguous};
 }
 
-// y = op(x) (forward) or dx = op's backward(dy), regenerated from the stream. All checks come first.
-at::Tensor diagonal_kernel(Kind kind, bool backward, const at::Tensor& input, double p, int64_t seed, int64_t offset,
-                           const std::string& generator) {
+// Every check of an element-wise op (forward or backward), before anything is allocated.
+void check_diagonal(Kind kind, bool backward, const at::Tensor& input, double p, int64_t offset,
+                    c10::string_view algorithm) {
   const char* op = name_of(kind, backward);
-  const char* arg = backward ? "grad" : "x";
+  const char* arg = backward ? "grad" : "input";
   check_tensor(input, op, arg);
-  check_p(p, op, kind == Kind::dropout || kind == Kind::channel);
-  const simdrop::Stream s = make_stream(seed, offset, generator, op);
+  check_p(p, op, one_allowed(kind));
+  (void)parse_algorithm(algorithm, op);
+  std::uint64_t positions = static_cast<std::uint64_t>(input.numel());
   if (kind == Kind::channel) {
     const ChannelShape shape = channel_shape(input, op, arg);
-    const at::Tensor in = input.contiguous(shape.format);  // a copy only for strides neither nchw nor nhwc
-    at::Tensor out = new_output(in.sizes(), in.options().memory_format(shape.format));
-    if (out.numel() == 0) return out;
-    with_element_type(in, op, arg, [&]<class T>(std::type_identity<T>) {
-      run_simdrop(op, in.numel(), [&] {
-        if (backward)
-          simdrop::channel_dropout_backward(in_span<T>(in), out_span<T>(out), shape.batch, shape.channels,
-                                            shape.spatial, shape.layout, p, s);
-        else
-          simdrop::channel_dropout_forward(in_span<T>(in), out_span<T>(out), shape.batch, shape.channels, shape.spatial,
-                                           shape.layout, p, s);
-      });
-    });
-    return out;
+    positions = shape.batch * shape.channels;
   }
-  const at::Tensor in = input.contiguous();  // a copy only for a non-contiguous tensor
-  at::Tensor out = new_output(in.sizes(), in.options().memory_format(at::MemoryFormat::Contiguous));
-  if (out.numel() == 0) return out;
-  with_element_type(in, op, arg, [&]<class T>(std::type_identity<T>) {
-    run_simdrop(op, in.numel(), [&] {
-      const auto x = in_span<T>(in);
-      const auto y = out_span<T>(out);
+  check_positions(offset, positions, op);
+}
+
+// The memory format an op's output takes from its input: channels_last in, channels_last out (as PyTorch's
+// element-wise ops do); anything else gives a contiguous output.
+at::MemoryFormat output_format(const at::Tensor& input) {
+  if (input.dim() == 4 && !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast))
+    return at::MemoryFormat::ChannelsLast;
+  if (input.dim() == 5 && !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast3d))
+    return at::MemoryFormat::ChannelsLast3d;
+  return at::MemoryFormat::Contiguous;
+}
+
+// out = op(in) over whole buffers; in and out are dense in the layout `shape` (channel) or row-major (the
+// rest) and may be the same tensor (in place).
+void run_diagonal(Kind kind, bool backward, const at::Tensor& in, const at::Tensor& out, double p,
+                  const simdrop::Stream& s) {
+  if (out.numel() == 0) return;
+  const char* op = name_of(kind, backward);
+  with_element_type(in, op, backward ? "grad" : "input", [&]<class T>(std::type_identity<T>) {
+    const auto x = in_span<T>(in);
+    const auto y = out_span<T>(out);
+    if (kind == Kind::channel) {
+      const ChannelShape sh = channel_shape(in, op, "input");
+      run_simdrop(op, [&] {
+        if (backward)
+          simdrop::channel_dropout_backward(x, y, sh.batch, sh.channels, sh.spatial, sh.layout, p, s);
+        else
+          simdrop::channel_dropout_forward(x, y, sh.batch, sh.channels, sh.spatial, sh.layout, p, s);
+      });
+      return;
+    }
+    run_simdrop(op, [&] {
       switch (kind) {
         case Kind::dropout:
           backward ? simdrop::dropout_backward(x, y, p, s) : simdrop::dropout_forward(x, y, p, s);
@@ -249,11 +296,52 @@ at::Tensor diagonal_kernel(Kind kind, bool backward, const at::Tensor& input, do
       }
     });
   });
-  return out;
 }
 
-// bias_dropout_add's checks: x (..., cols), bias (cols), residual of x's shape, one dtype.
-void check_bias_dropout_add(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p) {
+// The CPU kernel of an element-wise op, out of place. Element-wise ops run on the row-major order (so that
+// the bits do not depend on the layout): a channels_last input goes through a row-major copy and its output
+// is given back channels_last. Channel dropout runs on channels_last memory directly.
+at::Tensor diagonal_cpu(Kind kind, bool backward, const at::Tensor& input, double p, int64_t seed, int64_t offset,
+                        c10::string_view algorithm) {
+  check_diagonal(kind, backward, input, p, offset, algorithm);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, name_of(kind, backward));
+  if (kind == Kind::channel) {
+    const ChannelShape shape = channel_shape(input, name_of(kind, backward), "input");
+    const at::Tensor in = input.contiguous(shape.format);  // a copy only for strides neither nchw nor nhwc
+    at::Tensor out = new_output(in.sizes(), in.options().memory_format(shape.format));
+    run_diagonal(kind, backward, in, out, p, s);
+    return out;
+  }
+  const at::Tensor in = input.contiguous();  // a copy only for a non-contiguous tensor
+  at::Tensor out = new_output(in.sizes(), in.options().memory_format(at::MemoryFormat::Contiguous));
+  run_diagonal(kind, backward, in, out, p, s);
+  const at::MemoryFormat format = output_format(input);
+  return format == at::MemoryFormat::Contiguous ? out : out.contiguous(format);
+}
+
+// In place: on self's own memory where the kernel can run on it, else through a copy written back.
+at::Tensor& diagonal_cpu_(Kind kind, at::Tensor& self, double p, int64_t seed, int64_t offset,
+                          c10::string_view algorithm) {
+  check_diagonal(kind, false, self, p, offset, algorithm);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, kInplaceNames[static_cast<std::size_t>(kind)]);
+  const bool direct = kind == Kind::channel
+                          ? self.is_contiguous(channel_shape(self, name_of(kind, false), "input").format)
+                          : self.is_contiguous();
+  if (direct) {
+    run_diagonal(kind, false, self, self, p, s);
+  } else {
+    at::Tensor tmp = self.contiguous();
+    run_diagonal(kind, false, tmp, tmp, p, s);
+    self.copy_(tmp);
+  }
+  return self;
+}
+
+// ---- bias_dropout_add -------------------------------------------------------------------------------------
+
+// x (..., cols), bias (cols), residual of x's shape, one dtype.
+void check_bias_dropout_add(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
+                            int64_t offset, c10::string_view algorithm) {
   const char* op = "bias_dropout_add";
   check_tensor(x, op, "x");
   check_tensor(bias, op, "bias");
@@ -266,19 +354,33 @@ void check_bias_dropout_add(const at::Tensor& x, const at::Tensor& bias, const a
   TORCH_CHECK_TYPE(bias.scalar_type() == x.scalar_type() && residual.scalar_type() == x.scalar_type(), "simdrop.", op,
                    ": x, bias and residual must have one dtype, got ", x.scalar_type(), ", ", bias.scalar_type(),
                    " and ", residual.scalar_type());
+  TORCH_CHECK_VALUE(bias.device() == x.device() && residual.device() == x.device(), "simdrop.", op,
+                    ": x, bias and residual must be on one device, got ", x.device(), ", ", bias.device(), " and ",
+                    residual.device());
   check_p(p, op, true);
+  (void)parse_algorithm(algorithm, op);
+  check_positions(offset, static_cast<std::uint64_t>(x.numel()), op);
 }
 
-at::Tensor bias_dropout_add_kernel(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
-                                   int64_t seed, int64_t offset, const std::string& generator) {
+void check_bias_dropout_add_backward(const at::Tensor& grad, double p, int64_t offset, c10::string_view algorithm) {
+  const char* op = "bias_dropout_add_backward";
+  check_tensor(grad, op, "grad");
+  TORCH_CHECK_VALUE(grad.dim() >= 1, "simdrop.", op, ": grad must have at least 1 dimension, got a scalar");
+  check_p(p, op, true);
+  (void)parse_algorithm(algorithm, op);
+  check_positions(offset, static_cast<std::uint64_t>(grad.numel()), op);
+}
+
+at::Tensor bias_dropout_add_cpu(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
+                                int64_t seed, int64_t offset, c10::string_view algorithm) {
   const char* op = "bias_dropout_add";
-  check_bias_dropout_add(x, bias, residual, p);
-  const simdrop::Stream s = make_stream(seed, offset, generator, op);
+  check_bias_dropout_add(x, bias, residual, p, offset, algorithm);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, op);
   const at::Tensor xc = x.contiguous(), bc = bias.contiguous(), rc = residual.contiguous();
   at::Tensor y = new_output(xc.sizes(), xc.options().memory_format(at::MemoryFormat::Contiguous));
   if (y.numel() == 0) return y;
   with_element_type(xc, op, "x", [&]<class T>(std::type_identity<T>) {
-    run_simdrop(op, xc.numel(), [&] {
+    run_simdrop(op, [&] {
       simdrop::bias_dropout_add_forward(in_span<T>(xc), in_span<T>(bc), in_span<T>(rc), out_span<T>(y), p, s);
     });
   });
@@ -286,25 +388,152 @@ at::Tensor bias_dropout_add_kernel(const at::Tensor& x, const at::Tensor& bias, 
 }
 
 // (dx, dbias) of bias_dropout_add from dy; the residual's gradient is dy itself.
-std::tuple<at::Tensor, at::Tensor> bias_dropout_add_backward_kernel(const at::Tensor& grad, double p, int64_t seed,
-                                                                    int64_t offset, const std::string& generator) {
+std::tuple<at::Tensor, at::Tensor> bias_dropout_add_backward_cpu(const at::Tensor& grad, double p, int64_t seed,
+                                                                 int64_t offset, c10::string_view algorithm) {
   const char* op = "bias_dropout_add_backward";
-  check_tensor(grad, op, "grad");
-  TORCH_CHECK_VALUE(grad.dim() >= 1, "simdrop.", op, ": grad must have at least 1 dimension, got a scalar");
-  check_p(p, op, true);
-  const simdrop::Stream s = make_stream(seed, offset, generator, op);
+  check_bias_dropout_add_backward(grad, p, offset, algorithm);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, op);
   const at::Tensor dy = grad.contiguous();
   at::Tensor dx = new_output(dy.sizes(), dy.options().memory_format(at::MemoryFormat::Contiguous));
   at::Tensor dbias = at::zeros({dy.size(-1)}, dy.options());
   if (dy.numel() == 0) return {dx, dbias};
   with_element_type(dy, op, "grad", [&]<class T>(std::type_identity<T>) {
-    run_simdrop(op, dy.numel(),
+    run_simdrop(op,
                 [&] { simdrop::bias_dropout_add_backward(in_span<T>(dy), out_span<T>(dx), out_span<T>(dbias), p, s); });
   });
   return {dx, dbias};
 }
 
-// ---- Autograd: only (kind, p, seed, offset, generator) are saved ----------------------------------------
+// The keep-mask of stream positions [offset, offset + n) as a bool tensor: simdrop::make_mask, unpacked.
+at::Tensor keep_mask(int64_t n, double p, int64_t seed, int64_t offset, c10::string_view algorithm) {
+  const char* op = "keep_mask";
+  TORCH_CHECK_VALUE(n >= 0, "simdrop.", op, ": n must be >= 0, got ", n);
+  check_p(p, op, true);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, op);
+  std::vector<std::uint64_t> words(simdrop::mask_words(static_cast<std::size_t>(n)));
+  run_simdrop(op, [&] { simdrop::make_mask(words, static_cast<std::size_t>(n), p, s); });
+  at::Tensor keep = at::empty({n}, at::TensorOptions().dtype(at::kBool));
+  bool* out = keep.data_ptr<bool>();
+  for (int64_t i = 0; i < n; ++i) out[i] = (words[static_cast<std::size_t>(i) / 64] >> (i % 64)) & 1u;
+  return keep;
+}
+
+// ---- CPU kernels as the schemas type them ---------------------------------------------------------------
+
+template <Kind K>
+at::Tensor forward_cpu(const at::Tensor& input, double p, OptSeed seed, int64_t offset, c10::string_view algorithm,
+                       OptGenerator generator) {
+  check_diagonal(K, false, input, p, offset, algorithm);  // before the draw: a refused call leaves the generator alone
+  return diagonal_cpu(K, false, input, p, resolve_seed(seed, generator, p, input.numel()), offset, algorithm);
+}
+
+template <Kind K>
+at::Tensor& inplace_cpu(at::Tensor& self, double p, OptSeed seed, int64_t offset, c10::string_view algorithm,
+                        OptGenerator generator) {
+  check_diagonal(K, false, self, p, offset, algorithm);
+  return diagonal_cpu_(K, self, p, resolve_seed(seed, generator, p, self.numel()), offset, algorithm);
+}
+
+template <Kind K>
+at::Tensor backward_cpu(const at::Tensor& grad, double p, int64_t seed, int64_t offset, c10::string_view algorithm) {
+  return diagonal_cpu(K, true, grad, p, seed, offset, algorithm);
+}
+
+at::Tensor bias_dropout_add_cpu_op(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
+                                   OptSeed seed, int64_t offset, c10::string_view algorithm, OptGenerator generator) {
+  check_bias_dropout_add(x, bias, residual, p, offset, algorithm);
+  return bias_dropout_add_cpu(x, bias, residual, p, resolve_seed(seed, generator, p, x.numel()), offset, algorithm);
+}
+
+// ---- Meta kernels: the checks and the output's metadata, no data -----------------------------------------
+
+template <Kind K>
+at::Tensor forward_meta(const at::Tensor& input, double p, OptSeed, int64_t offset, c10::string_view algorithm,
+                        OptGenerator) {
+  check_diagonal(K, false, input, p, offset, algorithm);
+  return at::empty(input.sizes(), input.options().memory_format(output_format(input)));
+}
+
+template <Kind K>
+at::Tensor& inplace_meta(at::Tensor& self, double p, OptSeed, int64_t offset, c10::string_view algorithm,
+                         OptGenerator) {
+  check_diagonal(K, false, self, p, offset, algorithm);
+  return self;
+}
+
+template <Kind K>
+at::Tensor backward_meta(const at::Tensor& grad, double p, int64_t, int64_t offset, c10::string_view algorithm) {
+  check_diagonal(K, true, grad, p, offset, algorithm);
+  return at::empty(grad.sizes(), grad.options().memory_format(output_format(grad)));
+}
+
+at::Tensor bias_dropout_add_meta(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
+                                 OptSeed, int64_t offset, c10::string_view algorithm, OptGenerator) {
+  check_bias_dropout_add(x, bias, residual, p, offset, algorithm);
+  return at::empty(x.sizes(), x.options());
+}
+
+std::tuple<at::Tensor, at::Tensor> bias_dropout_add_backward_meta(const at::Tensor& grad, double p, int64_t,
+                                                                  int64_t offset, c10::string_view algorithm) {
+  check_bias_dropout_add_backward(grad, p, offset, algorithm);
+  return {at::empty(grad.sizes(), grad.options()), at::empty({grad.size(-1)}, grad.options())};
+}
+
+// ---- Calls below autograd (to the CPU or Meta kernel, through the dispatcher) ---------------------------
+
+using ForwardSig = at::Tensor(const at::Tensor&, double, OptSeed, int64_t, c10::string_view, OptGenerator);
+using InplaceSig = at::Tensor&(at::Tensor&, double, OptSeed, int64_t, c10::string_view, OptGenerator);
+using BackwardSig = at::Tensor(const at::Tensor&, double, int64_t, int64_t, c10::string_view);
+using BiasSig = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, double, OptSeed, int64_t,
+                           c10::string_view, OptGenerator);
+using BiasBackwardSig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, double, int64_t, int64_t,
+                                                           c10::string_view);
+
+// The dispatcher's handle of simdrop::<name>, looked up once per name (at the first call, when every schema
+// and kernel is registered).
+template <class Sig>
+const c10::TypedOperatorHandle<Sig>& handle(const char* name) {
+  static std::mutex lock;
+  static std::map<std::string, c10::TypedOperatorHandle<Sig>> handles;
+  std::lock_guard<std::mutex> guard(lock);
+  auto it = handles.find(name);
+  if (it == handles.end())
+    it = handles.emplace(name, c10::Dispatcher::singleton()
+                                   .findSchemaOrThrow((std::string("simdrop::") + name).c_str(), "")
+                                   .typed<Sig>()).first;
+  return it->second;
+}
+
+template <class Sig, class... Args>
+decltype(auto) call_below_autograd(const char* name, Args&&... args) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  return handle<Sig>(name).call(std::forward<Args>(args)...);
+}
+
+at::Tensor forward_below(Kind kind, const at::Tensor& input, double p, OptSeed seed, int64_t offset,
+                         c10::string_view algorithm, OptGenerator generator = c10::nullopt) {
+  return call_below_autograd<ForwardSig>(kForwardNames[static_cast<std::size_t>(kind)], input, p, seed, offset,
+                                         algorithm, generator);
+}
+at::Tensor& inplace_below(Kind kind, at::Tensor& self, double p, OptSeed seed, int64_t offset,
+                          c10::string_view algorithm, OptGenerator generator = c10::nullopt) {
+  return call_below_autograd<InplaceSig>(kInplaceNames[static_cast<std::size_t>(kind)], self, p, seed, offset,
+                                         algorithm, generator);
+}
+at::Tensor backward_below(Kind kind, const at::Tensor& grad, double p, int64_t seed, int64_t offset,
+                          c10::string_view algorithm) {
+  return call_below_autograd<BackwardSig>(kBackwardNames[static_cast<std::size_t>(kind)], grad, p, seed, offset,
+                                          algorithm);
+}
+
+// ---- Autograd kernels: only (kind, p, seed, offset, algorithm) are saved --------------------------------
+
+// The seed an op recorded by autograd uses: drawn here, once, so that backward knows it. A meta tensor draws
+// nothing (shape inference must not move torch's generator).
+int64_t graph_seed(const at::Tensor& input, const OptSeed& seed, const OptGenerator& generator, double p) {
+  if (input.is_meta()) return seed.value_or(0);
+  return resolve_seed(seed, generator, p, input.numel());
+}
 
 bool needs_graph(std::initializer_list<at::Tensor> tensors) {
   if (!at::GradMode::is_enabled()) return false;
@@ -313,21 +542,20 @@ bool needs_graph(std::initializer_list<at::Tensor> tensors) {
   return false;
 }
 
-void save_stream(AutogradContext* ctx, Kind kind, double p, int64_t seed, int64_t offset,
-                 const std::string& generator) {
+void save_stream(AutogradContext* ctx, Kind kind, double p, int64_t seed, int64_t offset, c10::string_view algorithm) {
   ctx->saved_data["kind"] = static_cast<int64_t>(kind);
   ctx->saved_data["p"] = p;
   ctx->saved_data["seed"] = seed;
   ctx->saved_data["offset"] = offset;
-  ctx->saved_data["generator"] = generator;
+  ctx->saved_data["algorithm"] = std::string(algorithm);
 }
 
 // A diagonal op's backward pass dx = J dy (J diagonal, regenerated); its own backward is J again.
 struct DiagonalBackward : torch::autograd::Function<DiagonalBackward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, int64_t kind, double p, int64_t seed,
-                            int64_t offset, std::string generator) {
-    save_stream(ctx, static_cast<Kind>(kind), p, seed, offset, generator);
-    return diagonal_kernel(static_cast<Kind>(kind), true, grad, p, seed, offset, generator);
+                            int64_t offset, std::string algorithm) {
+    save_stream(ctx, static_cast<Kind>(kind), p, seed, offset, algorithm);
+    return backward_below(static_cast<Kind>(kind), grad, p, seed, offset, algorithm);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads);
 };
@@ -335,19 +563,19 @@ struct DiagonalBackward : torch::autograd::Function<DiagonalBackward> {
 at::Tensor apply_diagonal_backward(AutogradContext* ctx, const at::Tensor& grad) {
   const auto& d = ctx->saved_data;
   return DiagonalBackward::apply(grad, d.at("kind").toInt(), d.at("p").toDouble(), d.at("seed").toInt(),
-                                 d.at("offset").toInt(), d.at("generator").toStringRef());
+                                 d.at("offset").toInt(), d.at("algorithm").toStringRef());
 }
 
 variable_list DiagonalBackward::backward(AutogradContext* ctx, variable_list grads) {
-  if (!grads[0].defined()) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  return {apply_diagonal_backward(ctx, grads[0]), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  at::Tensor dgrad = grads[0].defined() ? apply_diagonal_backward(ctx, grads[0]) : at::Tensor();
+  return {dgrad, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
 }
 
 struct DiagonalForward : torch::autograd::Function<DiagonalForward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t kind, double p, int64_t seed,
-                            int64_t offset, std::string generator) {
-    save_stream(ctx, static_cast<Kind>(kind), p, seed, offset, generator);
-    return diagonal_kernel(static_cast<Kind>(kind), false, x, p, seed, offset, generator);
+                            int64_t offset, std::string algorithm) {
+    save_stream(ctx, static_cast<Kind>(kind), p, seed, offset, algorithm);
+    return forward_below(static_cast<Kind>(kind), x, p, seed, offset, algorithm);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     at::Tensor dx = grads[0].defined() ? apply_diagonal_backward(ctx, grads[0]) : at::Tensor();
@@ -355,21 +583,68 @@ struct DiagonalForward : torch::autograd::Function<DiagonalForward> {
   }
 };
 
-at::Tensor diagonal_op(Kind kind, bool backward, const at::Tensor& x, double p, int64_t seed, int64_t offset,
-                       const std::string& generator) {
-  if (!needs_graph({x})) return diagonal_kernel(kind, backward, x, p, seed, offset, generator);
-  if (backward) return DiagonalBackward::apply(x, static_cast<int64_t>(kind), p, seed, offset, generator);
-  return DiagonalForward::apply(x, static_cast<int64_t>(kind), p, seed, offset, generator);
+// In place: the backward pass needs the mask only, never x's old values, so overwriting x loses nothing.
+// mark_dirty bumps x's version and moves its history onto this node (an in-place op on a leaf that requires
+// grad is refused by autograd, as for PyTorch's own in-place ops).
+struct DiagonalInplace : torch::autograd::Function<DiagonalInplace> {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor self, int64_t kind, double p, int64_t seed,
+                            int64_t offset, std::string algorithm) {
+    save_stream(ctx, static_cast<Kind>(kind), p, seed, offset, algorithm);
+    ctx->mark_dirty({self});
+    inplace_below(static_cast<Kind>(kind), self, p, seed, offset, algorithm);
+    return self;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return DiagonalForward::backward(ctx, std::move(grads));
+  }
+};
+
+template <Kind K>
+at::Tensor forward_autograd(const at::Tensor& input, double p, OptSeed seed, int64_t offset,
+                            c10::string_view algorithm, OptGenerator generator) {
+  if (!needs_graph({input})) return forward_below(K, input, p, seed, offset, algorithm, generator);
+  check_diagonal(K, false, input, p, offset, algorithm);  // before the draw
+  const int64_t s = graph_seed(input, seed, generator, p);
+  return DiagonalForward::apply(input, static_cast<int64_t>(K), p, s, offset, std::string(algorithm));
+}
+
+template <Kind K>
+at::Tensor& inplace_autograd(at::Tensor& self, double p, OptSeed seed, int64_t offset, c10::string_view algorithm,
+                             OptGenerator generator) {
+  if (!needs_graph({self})) {
+    inplace_below(K, self, p, seed, offset, algorithm, generator);
+    if (!self.is_inference()) torch::autograd::impl::bump_version(self);  // as ADInplaceOrView does for torch's ops
+    return self;
+  }
+  check_diagonal(K, false, self, p, offset, algorithm);
+  // PyTorch's own refusals for in-place ops: a leaf that requires grad, or a view of one.
+  torch::autograd::check_inplace(self, true);
+  const int64_t s = graph_seed(self, seed, generator, p);
+  // The Function's output is self with a new history; `self` (the caller's tensor) shares it.
+  DiagonalInplace::apply(self, static_cast<int64_t>(K), p, s, offset, std::string(algorithm));
+  return self;
+}
+
+template <Kind K>
+at::Tensor backward_autograd(const at::Tensor& grad, double p, int64_t seed, int64_t offset,
+                             c10::string_view algorithm) {
+  if (!needs_graph({grad})) return backward_below(K, grad, p, seed, offset, algorithm);
+  return DiagonalBackward::apply(grad, static_cast<int64_t>(K), p, seed, offset, std::string(algorithm));
 }
 
 // bias_dropout_add's backward (dy -> dx, dbias); its own backward is g_dy = J (g_dx + g_dbias), J being
 // dropout's diagonal with the same stream (the two share make_mask(rows * cols, p, s)).
+std::tuple<at::Tensor, at::Tensor> bias_backward_below(const at::Tensor& grad, double p, int64_t seed, int64_t offset,
+                                                       c10::string_view algorithm) {
+  return call_below_autograd<BiasBackwardSig>("bias_dropout_add_backward", grad, p, seed, offset, algorithm);
+}
+
 struct BiasDropoutAddBackward : torch::autograd::Function<BiasDropoutAddBackward> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& grad, double p, int64_t seed, int64_t offset,
-                               std::string generator) {
-    save_stream(ctx, Kind::dropout, p, seed, offset, generator);
+                               std::string algorithm) {
+    save_stream(ctx, Kind::dropout, p, seed, offset, algorithm);
     ctx->saved_data["shape"] = grad.sizes().vec();
-    auto [dx, dbias] = bias_dropout_add_backward_kernel(grad, p, seed, offset, generator);
+    auto [dx, dbias] = bias_backward_below(grad, p, seed, offset, algorithm);
     return {dx, dbias};
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -382,99 +657,103 @@ struct BiasDropoutAddBackward : torch::autograd::Function<BiasDropoutAddBackward
   }
 };
 
-std::tuple<at::Tensor, at::Tensor> bias_dropout_add_backward_op(const at::Tensor& grad, double p, int64_t seed,
-                                                                int64_t offset, const std::string& generator) {
-  if (!needs_graph({grad})) return bias_dropout_add_backward_kernel(grad, p, seed, offset, generator);
-  auto out = BiasDropoutAddBackward::apply(grad, p, seed, offset, generator);
+std::tuple<at::Tensor, at::Tensor> bias_dropout_add_backward_autograd(const at::Tensor& grad, double p, int64_t seed,
+                                                                      int64_t offset, c10::string_view algorithm) {
+  if (!needs_graph({grad})) return bias_backward_below(grad, p, seed, offset, algorithm);
+  auto out = BiasDropoutAddBackward::apply(grad, p, seed, offset, std::string(algorithm));
   return {out[0], out[1]};
 }
 
 struct BiasDropoutAdd : torch::autograd::Function<BiasDropoutAdd> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& bias,
-                            const at::Tensor& residual, double p, int64_t seed, int64_t offset, std::string generator) {
-    save_stream(ctx, Kind::dropout, p, seed, offset, generator);
-    return bias_dropout_add_kernel(x, bias, residual, p, seed, offset, generator);
+                            const at::Tensor& residual, double p, int64_t seed, int64_t offset, std::string algorithm) {
+    save_stream(ctx, Kind::dropout, p, seed, offset, algorithm);
+    return call_below_autograd<BiasSig>("bias_dropout_add", x, bias, residual, p, OptSeed(seed), offset, algorithm,
+                                        OptGenerator());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const at::Tensor& dy = grads[0];
     if (!dy.defined()) return variable_list(7);
     const auto& d = ctx->saved_data;
-    auto [dx, dbias] = bias_dropout_add_backward_op(dy, d.at("p").toDouble(), d.at("seed").toInt(),
-                                                    d.at("offset").toInt(), d.at("generator").toStringRef());
+    auto [dx, dbias] = bias_dropout_add_backward_autograd(dy, d.at("p").toDouble(), d.at("seed").toInt(),
+                                                          d.at("offset").toInt(), d.at("algorithm").toStringRef());
     return {dx, dbias, dy, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
-at::Tensor bias_dropout_add_op(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p,
-                               int64_t seed, int64_t offset, const std::string& generator) {
-  if (!needs_graph({x, bias, residual})) return bias_dropout_add_kernel(x, bias, residual, p, seed, offset, generator);
-  return BiasDropoutAdd::apply(x, bias, residual, p, seed, offset, generator);
+at::Tensor bias_dropout_add_autograd(const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual,
+                                     double p, OptSeed seed, int64_t offset, c10::string_view algorithm,
+                                     OptGenerator generator) {
+  if (!needs_graph({x, bias, residual}))
+    return call_below_autograd<BiasSig>("bias_dropout_add", x, bias, residual, p, seed, offset, algorithm, generator);
+  check_bias_dropout_add(x, bias, residual, p, offset, algorithm);
+  const int64_t s = graph_seed(x, seed, generator, p);
+  return BiasDropoutAdd::apply(x, bias, residual, p, s, offset, std::string(algorithm));
 }
-
-// The keep-mask of elements [0, n) as a bool tensor: simdrop::make_mask, unpacked (for tests and inspection).
-at::Tensor keep_mask_op(int64_t n, double p, int64_t seed, int64_t offset, const std::string& generator) {
-  const char* op = "keep_mask";
-  TORCH_CHECK_VALUE(n >= 0, "simdrop.", op, ": n must be >= 0, got ", n);
-  check_p(p, op, true);
-  const simdrop::Stream s = make_stream(seed, offset, generator, op);
-  std::vector<std::uint64_t> words(simdrop::mask_words(static_cast<std::size_t>(n)));
-  run_simdrop(op, n, [&] { simdrop::make_mask(words, static_cast<std::size_t>(n), p, s); });
-  at::Tensor keep = at::empty({n}, at::TensorOptions().dtype(at::kBool));
-  bool* out = keep.data_ptr<bool>();
-  for (int64_t i = 0; i < n; ++i) out[i] = (words[static_cast<std::size_t>(i) / 64] >> (i % 64)) & 1u;
-  return keep;
-}
-
-#define SIMDROP_STREAM_ARGS "float p, int seed, int offset=0, str generator=\"philox4x32_10\""
 
 }  // namespace
 
-// The schemas; every op is a catch-all (CompositeImplicitAutograd) kernel that checks its tensors itself, so a
-// CUDA or meta tensor gets simdrop's ValueError naming the argument, not a missing-kernel error.
+// The schemas. The element-wise forward ops take F.dropout's (input, p=0.5) and keyword-only stream arguments;
+// `name_` is the in-place form. Backward ops take the stream the forward call used (the seed it drew).
 TORCH_LIBRARY(simdrop, m) {
-  m.def("dropout(Tensor x, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& x, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::dropout, false, x, p, seed, offset, generator);
-        });
-  m.def("dropout_backward(Tensor grad, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& grad, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::dropout, true, grad, p, seed, offset, generator);
-        });
-  m.def("channel_dropout(Tensor x, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& x, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::channel, false, x, p, seed, offset, generator);
-        });
-  m.def("channel_dropout_backward(Tensor grad, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& grad, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::channel, true, grad, p, seed, offset, generator);
-        });
-  m.def("alpha_dropout(Tensor x, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& x, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::alpha, false, x, p, seed, offset, generator);
-        });
-  m.def("alpha_dropout_backward(Tensor grad, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& grad, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::alpha, true, grad, p, seed, offset, generator);
-        });
-  m.def("gaussian_dropout(Tensor x, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& x, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::gaussian, false, x, p, seed, offset, generator);
-        });
-  m.def("gaussian_dropout_backward(Tensor grad, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& grad, double p, int64_t seed, int64_t offset, std::string generator) {
-          return diagonal_op(Kind::gaussian, true, grad, p, seed, offset, generator);
-        });
-  m.def("bias_dropout_add(Tensor x, Tensor bias, Tensor residual, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](const at::Tensor& x, const at::Tensor& bias, const at::Tensor& residual, double p, int64_t seed,
-           int64_t offset,
-           std::string generator) { return bias_dropout_add_op(x, bias, residual, p, seed, offset, generator); });
-  m.def("bias_dropout_add_backward(Tensor grad, " SIMDROP_STREAM_ARGS ") -> (Tensor, Tensor)",
-        [](const at::Tensor& grad, double p, int64_t seed, int64_t offset, std::string generator) {
-          return bias_dropout_add_backward_op(grad, p, seed, offset, generator);
-        });
-  m.def("keep_mask(int n, " SIMDROP_STREAM_ARGS ") -> Tensor",
-        [](int64_t n, double p, int64_t seed, int64_t offset, std::string generator) {
-          return keep_mask_op(n, p, seed, offset, generator);
-        });
+  constexpr const char* kStream =
+      "*, int? seed=None, int offset=0, str algorithm=\"philox4x32_10\", Generator? generator=None";
+  constexpr const char* kBackwardStream = "float p, int seed, int offset=0, str algorithm=\"philox4x32_10\"";
+  for (std::size_t k = 0; k < kKinds; ++k) {
+    m.def((std::string(kForwardNames[k]) + "(Tensor input, float p=0.5, " + kStream + ") -> Tensor").c_str());
+    m.def((std::string(kInplaceNames[k]) + "(Tensor(a!) self, float p=0.5, " + kStream + ") -> Tensor(a!)").c_str());
+    m.def((std::string(kBackwardNames[k]) + "(Tensor grad, " + kBackwardStream + ") -> Tensor").c_str());
+  }
+  m.def((std::string("bias_dropout_add(Tensor x, Tensor bias, Tensor residual, float p=0.5, ") + kStream +
+         ") -> Tensor").c_str());
+  m.def((std::string("bias_dropout_add_backward(Tensor grad, ") + kBackwardStream + ") -> (Tensor, Tensor)").c_str());
+  // No tensor argument, so no dispatch key: one kernel for every backend.
+  m.def((std::string("keep_mask(int n, ") + kBackwardStream + ") -> Tensor").c_str(), TORCH_FN(keep_mask));
+  m.def("draw_seed(Generator? generator=None) -> int", TORCH_FN(draw_seed));
   m.def("version() -> str", []() { return std::string(simdrop::version()); });
+}
+
+namespace {
+template <Kind K>
+void register_kind(torch::Library& m, const char* dispatch) {
+  const auto k = static_cast<std::size_t>(K);
+  const std::string key(dispatch);
+  if (key == "CPU") {
+    m.impl(kForwardNames[k], TORCH_FN(forward_cpu<K>));
+    m.impl(kInplaceNames[k], TORCH_FN(inplace_cpu<K>));
+    m.impl(kBackwardNames[k], TORCH_FN(backward_cpu<K>));
+  } else if (key == "Meta") {
+    m.impl(kForwardNames[k], TORCH_FN(forward_meta<K>));
+    m.impl(kInplaceNames[k], TORCH_FN(inplace_meta<K>));
+    m.impl(kBackwardNames[k], TORCH_FN(backward_meta<K>));
+  } else {
+    m.impl(kForwardNames[k], TORCH_FN(forward_autograd<K>));
+    m.impl(kInplaceNames[k], TORCH_FN(inplace_autograd<K>));
+    m.impl(kBackwardNames[k], TORCH_FN(backward_autograd<K>));
+  }
+}
+void register_all(torch::Library& m, const char* dispatch) {
+  register_kind<Kind::dropout>(m, dispatch);
+  register_kind<Kind::channel>(m, dispatch);
+  register_kind<Kind::alpha>(m, dispatch);
+  register_kind<Kind::gaussian>(m, dispatch);
+}
+}  // namespace
+
+TORCH_LIBRARY_IMPL(simdrop, CPU, m) {
+  register_all(m, "CPU");
+  m.impl("bias_dropout_add", TORCH_FN(bias_dropout_add_cpu_op));
+  m.impl("bias_dropout_add_backward", TORCH_FN(bias_dropout_add_backward_cpu));
+}
+
+TORCH_LIBRARY_IMPL(simdrop, Meta, m) {
+  register_all(m, "Meta");
+  m.impl("bias_dropout_add", TORCH_FN(bias_dropout_add_meta));
+  m.impl("bias_dropout_add_backward", TORCH_FN(bias_dropout_add_backward_meta));
+}
+
+TORCH_LIBRARY_IMPL(simdrop, Autograd, m) {
+  register_all(m, "Autograd");
+  m.impl("bias_dropout_add", TORCH_FN(bias_dropout_add_autograd));
+  m.impl("bias_dropout_add_backward", TORCH_FN(bias_dropout_add_backward_autograd));
 }
