@@ -59,6 +59,8 @@ _ops = torch.ops.simdrop
 
 
 def _check_p(p, name, one_allowed=True):
+    if type(p) is float and (0.0 <= p < 1.0 or (one_allowed and p == 1.0)):
+        return p  # the common case, checked first: the per-call overhead is a few microseconds
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"simdrop.torch.{name}: p must be a float, got {type(p).__name__}")
     ok = 0.0 <= p <= 1.0 if one_allowed else 0.0 <= p < 1.0  # False for NaN
@@ -68,7 +70,7 @@ def _check_p(p, name, one_allowed=True):
 
 
 def _check_flag(value, what, name):
-    if not isinstance(value, bool):
+    if value is not True and value is not False:
         raise TypeError(f"simdrop.torch.{name}: {what} must be a bool, got {type(value).__name__}")
     return value
 
@@ -78,6 +80,8 @@ def _u64_as_int64(value, what, name):
     would take True for 1, which is how `sdt.dropout(x, p, self.training)` used to run with seed 1."""
     if value is None and what == "seed":
         return None
+    if type(value) is int and 0 <= value < 2**63:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"simdrop.torch.{name}: {what} must be an int, got {type(value).__name__}")
     value = int(value)
@@ -93,6 +97,8 @@ def _check_algorithm(algorithm, name):
 
 
 def _check_generator(generator, name):
+    if generator is None:
+        return None
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"simdrop.torch.{name}: generator must be a torch.Generator or None, got "
                         f"{type(generator).__name__} (the random algorithm is chosen by algorithm=)")
@@ -102,6 +108,9 @@ def _check_generator(generator, name):
 
 
 def _check_input(x, what, name):
+    if type(x) is torch.Tensor and x.layout == torch.strided and not x.is_cuda:
+        if x.device.type in ("cpu", "meta"):
+            return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"simdrop.torch.{name}: {what} must be a torch.Tensor, got {type(x).__name__}")
     if x.device.type not in ("cpu", "meta") or x.layout != torch.strided:
