@@ -23,8 +23,11 @@ BUILD_PACKAGES=(g++ cmake ninja-build libtbb-dev libxsimd-dev catch2 libbenchmar
                 librandom123-dev python3 python3-matplotlib python3-numpy)
 
 # simdrop in PyTorch (python/, tests/python/, examples/): Debian's libtorch to build the ops against, and
-# /usr/bin/python3's torch, scikit-learn (the digits example) and pytest to run them.
-TORCH_PACKAGES=(libtorch-dev python3-torch python3-sklearn python3-pytest)
+# /usr/bin/python3's torch, scikit-learn (the digits example) and pytest to run them; libjemalloc2 for the
+# PyTorch benchmark's jemalloc column (bench/torch_dropout_bench.py runs itself again with LD_PRELOAD of its
+# libjemalloc.so.2, as PyTorch's CPU performance guides recommend; issue #20 sets its speed targets with both
+# glibc's allocator and jemalloc).
+TORCH_PACKAGES=(libtorch-dev python3-torch python3-sklearn python3-pytest libjemalloc2)
 
 # The differential fuzzer (fuzz/, the fuzz preset): clang 14 with libFuzzer and the sanitizer runtimes.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -5,7 +5,7 @@
 #
 #   ./scripts/report.sh [--full] [--no-torch] [--out DIR]
 #     --full      the full grid with 9 repetitions (hours on 2 cores) instead of the quick profile (about 8 minutes on 2 cores)
-#     --no-torch  leave PyTorch out (skips installing libtorch-dev, about 1 GiB)
+#     --no-torch  leave PyTorch out (skips installing libtorch-dev, about 1 GiB, and libjemalloc2)
 #     --out DIR   where the report goes
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 done
 source scripts/deps.sh
 packages=("${BUILD_PACKAGES[@]}")
-[ "$torch" = ON ] && packages+=("${TORCH_PACKAGES[@]}")   # libtorch-dev and python3-torch
+[ "$torch" = ON ] && packages+=("${TORCH_PACKAGES[@]}")   # libtorch-dev, python3-torch, libjemalloc2
 need_packages "${packages[@]}"
 
 echo "== build (Release, PyTorch baseline: $torch)"
@@ -44,11 +44,14 @@ build/release/bench/theory/simdrop_theory --out "build/runs/$stamp.theory.json"
 echo "== report"
 /usr/bin/python3 reports/simdrop_report.py "$json" --out "$out" --theory "build/runs/$stamp.theory.json"
 if [ "$torch" = ON ]; then
-  # simdrop in PyTorch: F.dropout against sdt.dropout, forward + backward (a section, a table and a picture).
+  # simdrop in PyTorch: F.dropout against sdt.dropout, forward + backward, with glibc's allocator and with
+  # jemalloc (libjemalloc2, preloaded in a child process), and the binding's overhead against the C++ library's
+  # forward + regenerated backward (simdrop_bench, built above): a section, tables and a picture.
   echo "== PyTorch benchmark (bench/torch_dropout_bench.py)"
   torch_args=(--quick)
   [ "$profile" = full ] && torch_args=()
-  PYTHONPATH=build/release/python /usr/bin/python3 bench/torch_dropout_bench.py "${torch_args[@]}" --out "$out"
+  PYTHONPATH=build/release/python /usr/bin/python3 bench/torch_dropout_bench.py "${torch_args[@]}" \
+    --allocator both --simdrop-bench build/release/bench/simdrop_bench --out "$out"
   { echo; cat "$out/torch_dropout.md"; } >> "$out/report.md"
 fi
 echo "== done: $out/report.md"

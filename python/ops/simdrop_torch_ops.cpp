@@ -19,6 +19,8 @@
 //
 // Only the public API of the library is used (simdrop/dropout.hpp, family.hpp, runtime.hpp).
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/EmptyTensor.h>
+#include <c10/core/CPUAllocator.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <tbb/task_arena.h>
@@ -31,6 +33,7 @@
 #endif
 
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -149,24 +152,116 @@ simdrop::Stream make_stream(int64_t seed, int64_t offset, c10::string_view algor
 
 // ---- Outputs ----------------------------------------------------------------------------------------------
 
-// A new tensor for an op's output. PyTorch's CPU allocator returns fresh pages for large tensors, and first
-// touching them costs a page fault per 4 KiB, which on some hosts takes longer than the dropout itself (a
-// 64 MiB output: ~50-90 ms of faults against ~10 ms of work, measured on a 2-core VM). Where transparent huge
-// pages are in madvise mode, asking for them on the output's whole 2 MiB pages cuts that ~10x. A hint only:
-// where it fails or THP is off, nothing changes.
-at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
-  at::Tensor out = at::empty(sizes, options);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
-  const std::size_t bytes = static_cast<std::size_t>(out.numel()) * out.element_size();
-  if (out.device().is_cpu() && bytes >= 2 * kHuge) {
-    const auto begin = reinterpret_cast<std::uintptr_t>(out.data_ptr());
-    const std::uintptr_t first = (begin + kHuge - 1) / kHuge * kHuge, last = (begin + bytes) / kHuge * kHuge;
-    if (last > first) (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+// The ops' large outputs come from a small cache of buffers that the binding keeps, as PyTorch's CUDA caching
+// allocator does on GPUs. Why: PyTorch's CPU allocator hands every large tensor fresh pages from the kernel
+// (glibc unmaps a freed 64 MiB block at once; so does jemalloc with its default decay), and first touching them
+// costs a page fault and the kernel's zeroing per page. For a 64 MiB fp32 forward + backward that was ~10 ms of
+// a ~40 ms step on a 2-core VM (the C++ library's own passes: ~29 ms), and with 2 threads the faults serialise.
+// Buffers of at least kCachedMin bytes are 2 MiB-aligned, asked for transparent huge pages once (a hint: where
+// THP is off nothing changes) and, when their tensor dies, kept for the next output of the same rounded size,
+// up to $SIMDROP_TORCH_CACHE_MIB idle MiB (default 256; 0 turns the cache off); empty_cache() returns them all.
+// The tensors are ordinary resizable CPU tensors (their storage names this allocator); smaller outputs and
+// everything else use PyTorch's CPU allocator.
+class OutputCache final : public c10::Allocator {
+ public:
+  static constexpr std::size_t kAlign = std::size_t{2} << 20;
+  static constexpr std::size_t kCachedMin = std::size_t{2} << 20;
+
+  static OutputCache& instance() {
+    static OutputCache* cache = new OutputCache;  // never destroyed: tensors may outlive static destruction
+    return *cache;
   }
+
+  c10::DataPtr allocate(std::size_t n) const override {
+    if (n < kCachedMin || limit_ == 0) return c10::GetCPUAllocator()->allocate(n);
+    const std::size_t bytes = (n + kAlign - 1) / kAlign * kAlign;
+    void* ptr = take(bytes);
+    if (!ptr) {
+      ptr = std::aligned_alloc(kAlign, bytes);
+      TORCH_CHECK(ptr != nullptr, "simdrop: out of memory allocating ", bytes, " bytes");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      (void)madvise(ptr, bytes, MADV_HUGEPAGE);
 #endif
-  return out;
+    }
+    report(ptr, static_cast<int64_t>(bytes));
+    return {ptr, new Block{ptr, bytes}, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  // Frees every idle buffer; returns the bytes freed.
+  std::size_t empty() const {
+    std::lock_guard<std::mutex> guard(lock_);
+    std::size_t freed = 0;
+    for (auto& [bytes, ptr] : idle_) {
+      std::free(ptr);
+      freed += bytes;
+    }
+    idle_.clear();
+    idle_bytes_ = 0;
+    return freed;
+  }
+
+ private:
+  struct Block {
+    void* ptr;
+    std::size_t bytes;
+  };
+
+  OutputCache() {
+    const char* env = std::getenv("SIMDROP_TORCH_CACHE_MIB");
+    limit_ = env ? std::strtoull(env, nullptr, 10) << 20 : std::size_t{256} << 20;
+  }
+
+  // torch.profiler's memory view (profile_memory=True) sees these buffers as it sees its own allocator's.
+  void report(void* ptr, int64_t delta) const {
+    int64_t in_use = 0, reserved = 0;
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      in_use_bytes_ += delta;
+      in_use = static_cast<int64_t>(in_use_bytes_);
+      reserved = static_cast<int64_t>(in_use_bytes_ + idle_bytes_);
+    }
+    c10::reportMemoryUsageToProfiler(ptr, delta, in_use, reserved, c10::Device(c10::DeviceType::CPU));
+  }
+
+  void* take(std::size_t bytes) const {
+    std::lock_guard<std::mutex> guard(lock_);
+    const auto it = idle_.find(bytes);
+    if (it == idle_.end()) return nullptr;
+    void* ptr = it->second;
+    idle_.erase(it);
+    idle_bytes_ -= bytes;
+    return ptr;
+  }
+
+  static void release(void* ctx) {
+    const std::unique_ptr<Block> block(static_cast<Block*>(ctx));
+    OutputCache& cache = instance();
+    cache.report(block->ptr, -static_cast<int64_t>(block->bytes));
+    {
+      std::lock_guard<std::mutex> guard(cache.lock_);
+      if (cache.idle_bytes_ + block->bytes <= cache.limit_) {
+        cache.idle_.emplace(block->bytes, block->ptr);
+        cache.idle_bytes_ += block->bytes;
+        return;
+      }
+    }
+    std::free(block->ptr);
+  }
+
+  std::size_t limit_ = 0;
+  mutable std::mutex lock_;
+  mutable std::multimap<std::size_t, void*> idle_;
+  mutable std::size_t idle_bytes_ = 0;
+  mutable std::size_t in_use_bytes_ = 0;
+};
+
+// A new tensor for an op's output (uninitialised), from the cache above.
+at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
+  return at::detail::empty_generic(sizes, &OutputCache::instance(), c10::DispatchKeySet(c10::DispatchKey::CPU),
+                                   options.dtype().toScalarType(), options.memory_format_opt());
 }
+
+int64_t empty_cache() { return static_cast<int64_t>(OutputCache::instance().empty()); }
 
 // ---- Threads: as many as torch.get_num_threads() says ---------------------------------------------------
 
@@ -710,6 +805,7 @@ TORCH_LIBRARY(simdrop, m) {
   // No tensor argument, so no dispatch key: one kernel for every backend.
   m.def((std::string("keep_mask(int n, ") + kBackwardStream + ") -> Tensor").c_str(), TORCH_FN(keep_mask));
   m.def("draw_seed(Generator? generator=None) -> int", TORCH_FN(draw_seed));
+  m.def("empty_cache() -> int", TORCH_FN(empty_cache));
   m.def("version() -> str", []() { return std::string(simdrop::version()); });
 }
 

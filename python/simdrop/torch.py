@@ -34,7 +34,7 @@ import torch
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "channel_dropout", "alpha_dropout", "gaussian_dropout",
            "bias_dropout_add", "keep_mask", "draw_seed", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
-           "AlphaDropout", "GaussianDropout", "ALGORITHMS", "library_path"]
+           "AlphaDropout", "GaussianDropout", "ALGORITHMS", "empty_cache", "library_path"]
 
 _LIBRARY_NAME = "libsimdrop_torch_ops.so"
 ALGORITHMS = ("philox4x32_10", "philox4x32_7", "ars5")
@@ -245,6 +245,13 @@ def draw_seed(generator=None):
     """Draws the seed a call with seed=None would draw, from `generator` (default: torch's default CPU generator),
     advancing it: int(torch.empty((), dtype=torch.int64).random_(generator=generator))."""
     return _ops.draw_seed(_check_generator(generator, "draw_seed"))
+
+
+def empty_cache():
+    """Frees the idle output buffers the ops keep for reuse (outputs of 2 MiB and more: fresh pages from the
+    kernel cost a page fault each; at most $SIMDROP_TORCH_CACHE_MIB idle MiB are kept, default 256, 0 for none),
+    as torch.cuda.empty_cache() does for CUDA's caching allocator. Returns the bytes freed."""
+    return _ops.empty_cache()
 
 
 # ---- modules: torch.nn's constructor arguments (p=0.5, inplace=False) plus keyword-only extras ------------

@@ -723,6 +723,36 @@ def test_every_op_honours_set_num_threads_one():
     assert counts[2][1] > counts[2][0], f"control: 2 threads started none: {counts[2]}"
 
 
+def test_output_cache_reuses_large_buffers():
+    """Outputs of 2 MiB and more come from the binding's cache: a freed output's buffer serves the next output
+    of its size (no fresh pages), holds the right values, is an ordinary resizable tensor, is visible to
+    torch.profiler's memory view, and empty_cache() frees the idle ones."""
+    x = torch.randn(1 << 20)  # 4 MiB
+    sdt.empty_cache()
+    y = sdt.dropout(x, 0.3, seed=1)
+    ptr = y.data_ptr()
+    del y
+    y = sdt.dropout(x, 0.3, seed=2)
+    assert y.data_ptr() == ptr
+    assert_same_bits(y, expected_dropout(x, 0.3, 2, 0))
+    y.resize_(3 << 20)
+    y[-1] = 1.0
+    del y
+    assert sdt.empty_cache() >= 12 << 20
+    assert sdt.empty_cache() == 0
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        y = sdt.dropout(x, 0.3, seed=3)
+    assert sum(max(0, e.cpu_memory_usage) for e in prof.events() if e.cpu_parent is None) >= x.numel() * 4
+    # $SIMDROP_TORCH_CACHE_MIB=0: no cache (each output is PyTorch's allocator's; a freed one is not kept).
+    probe = ("import torch, simdrop.torch as sdt; x = torch.randn(1 << 20); del x; "
+             "[sdt.dropout(torch.randn(1 << 20), 0.3, seed=1) for _ in range(3)]; print(sdt.empty_cache())")
+    for env, kept in (("0", False), ("64", True)):
+        out = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, SIMDROP_TORCH_CACHE_MIB=env),
+                             check=True, capture_output=True, text=True).stdout
+        assert (int(out) > 0) == kept, (env, out)
+
+
 # ---- non-contiguous inputs ---------------------------------------------------------------------------------
 
 def test_non_contiguous_inputs_are_their_row_major_copies():
