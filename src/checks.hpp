@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
-#include <simdrop/dropout.hpp>
+#include <simdrop/stream.hpp>
 #include <simdrop/family.hpp>
 #include <span>
 #include <string>

@@ -1,6 +1,6 @@
-// The element types simdrop takes, in one list, and what the internals need of each: the type arithmetic
-// runs in (compute_t: float for the 16-bit types) and the conversions to and from it. A new element type
-// is one entry in SIMDROP_ELEMENT_TYPES and in ElementTypes below (and its converters in element_traits).
+// The element types simdrop takes, in one list, and what every layer needs of each: the type arithmetic runs
+// in (compute_t: float for the 16-bit types) and the one pair of conversions to and from it (widen, exact;
+// narrow, rounded once), which the library, the benchmark, the tests and the fuzzer all use.
 #pragma once
 
 #include <cmath>
@@ -11,16 +11,44 @@
 
 namespace simdrop::detail {
 
-// Every element type of the public API. The public overloads are stamped out from this list
-// (dropout.cpp, family.cpp); the kernel table has one entry set per type (kernels/kernels.hpp).
-#define SIMDROP_ELEMENT_TYPES(X) X(float) X(double) X(bfloat16) X(float16)
+// Every element type of the public API, in one list. The public overloads are declared and defined one line
+// per type in that order (simdrop/dropout.hpp, family.hpp; src/dropout.cpp, src/variants/), the reference's
+// templates are instantiated one line per type (src/reference/), and everything else is generated from this
+// list: the kernel tables (kernels/kernels.hpp), the benchmark's and the fuzzer's element types
+// (element_name below), and the checks in tests/ that iterate over it.
 template <class... T>
 struct TypeList {};
 using ElementTypes = TypeList<float, double, bfloat16, float16>;
-#define SIMDROP_COUNT_ONE(T) +1
-static_assert(std::tuple_size_v<std::tuple<float, double, bfloat16, float16>> == 0 SIMDROP_ELEMENT_TYPES(SIMDROP_COUNT_ONE),
-              "SIMDROP_ELEMENT_TYPES and ElementTypes must list the same types");
-#undef SIMDROP_COUNT_ONE
+
+// The short name of each element type, as the benchmark, the fuzzer and the reports spell it.
+template <class T>
+constexpr const char* element_name() noexcept;
+template <>
+constexpr const char* element_name<float>() noexcept {
+  return "f32";
+}
+template <>
+constexpr const char* element_name<double>() noexcept {
+  return "f64";
+}
+template <>
+constexpr const char* element_name<bfloat16>() noexcept {
+  return "bf16";
+}
+template <>
+constexpr const char* element_name<float16>() noexcept {
+  return "f16";
+}
+
+// Calls f(std::type_identity<T>{}) for each type T of a TypeList (by default ElementTypes), in its order.
+template <class F, class... T>
+constexpr void for_each_type(F&& f, TypeList<T...>) {
+  (f(std::type_identity<T>{}), ...);
+}
+template <class F>
+constexpr void for_each_element_type(F&& f) {
+  for_each_type(f, ElementTypes{});
+}
 
 template <class T>
 inline constexpr bool is_half_v = std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>;
@@ -59,7 +87,7 @@ T narrow_from_double(double v) noexcept {
     float f = static_cast<float>(v);  // round to nearest
     if (static_cast<double>(f) != v) {
       if (std::fabs(static_cast<double>(f)) > std::fabs(v)) f = std::nextafter(f, 0.0f);  // toward zero
-      f = std::bit_cast<float>(std::bit_cast<std::uint32_t>(f) | 1u);                   // sticky bit
+      f = std::bit_cast<float>(std::bit_cast<std::uint32_t>(f) | 1u);                     // sticky bit
     }
     return narrow<T>(f);
   } else {

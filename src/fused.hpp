@@ -7,17 +7,17 @@
 #include <cstdint>
 #include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
+#include <simdrop/stream.hpp>
+#include <span>
 
 #include "kernels/kernels.hpp"
 #include "parallel.hpp"
+#include "runtime/dispatch.hpp"
 
 namespace simdrop::detail {
 
 // Elements per fused step: its mask bits (512 bytes) stay in L1 between generation and use.
 inline constexpr std::size_t kFusedElements = 4096;
-
-// Whether a call writing `bytes` of output uses streaming stores.
-inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
 
 // The kernels' description of a pipelined call at stream position `offset` of s.
 inline Pass pass_at(Stream s, std::uint64_t offset, std::uint64_t t, std::uint64_t* mask_out, bool stream) noexcept {
@@ -88,7 +88,7 @@ template <class T>
 auto dropout_pipelined(const KernelTable& k, const T* in, T* out, std::uint64_t t, Stream s, compute_t<T> scale,
                        bool stream) {
   return [&kt = k.of<T>(), in, out, t, s, scale, stream](std::size_t i, std::size_t count, std::uint64_t offset,
-                                                          std::uint64_t* bits_out) {
+                                                         std::uint64_t* bits_out) {
     return kt.forward(in + i, out + i, count, pass_at(s, offset, t, bits_out, stream), scale);
   };
 }
@@ -102,6 +102,13 @@ void dropout_pass(const KernelTable& k, const T* in, T* out, std::size_t n, std:
                dropout_pipelined(k, in, out, t, s, scale, stream));
 }
 
+// out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
+template <class T>
+void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, compute_t<T> scale) {
+  dropout_pass(kernels_for<T>(Work::fused, out.size_bytes()), in.data(), out.data(), in.size(), drop_threshold(p), s,
+               scale, nullptr, use_streaming(out.size_bytes()));
+}
+
 // out = keep ? in * scale : +0.0 over n elements from a stored mask, block by block.
 template <class T>
 void masked_pass(const KernelTable& k, const T* in, T* out, const std::uint64_t* mask, std::size_t n,
@@ -110,8 +117,5 @@ void masked_pass(const KernelTable& k, const T* in, T* out, const std::uint64_t*
   for_each_block(n,
                  [&](std::size_t b, std::size_t e) { kt.apply(in + b, out + b, mask + b / 64, e - b, scale, stream); });
 }
-
-// make_mask without its checks (parallel over blocks).
-void generate_mask(std::uint64_t* mask, std::size_t n, std::uint64_t t, Stream s);
 
 }  // namespace simdrop::detail

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatch.hpp"
+#include "runtime/dispatch.hpp"
 #include "support.hpp"
 
 using namespace simdrop;

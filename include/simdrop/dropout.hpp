@@ -8,27 +8,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <simdrop/half.hpp>
+#include <simdrop/stream.hpp>
 #include <span>
 
-#include <simdrop/half.hpp>
-
 namespace simdrop {
-
-// The counter-based generator behind a stream, all Crush-resistant (Salmon et al., SC'11): Philox4x32-10
-// (the default; cuRAND's and PyTorch CUDA's), Philox4x32-7 (7/10 of the rounds, as Random123 and
-// FlashAttention use it) and ARS-5 (five AES rounds: AES-NI / VAES where the CPU has them, exact
-// everywhere). Each gives its own masks; every path of one generator gives the same masks.
-enum class Generator : std::uint8_t { philox4x32_10 = 0, philox4x32_7 = 1, ars5 = 2 };
-
-// Where a call draws its random numbers from: element i of a call uses the stream's position offset + i.
-struct Stream {
-  std::uint64_t seed = 0;
-  std::uint64_t offset = 0;
-  Generator generator = Generator::philox4x32_10;
-};
-
-// Number of 64-bit words of a bit-packed keep-mask for n elements.
-constexpr std::size_t mask_words(std::size_t n) noexcept { return (n + 63) / 64; }
 
 // The drop threshold t = round(p * 2^32) in [0, 2^32]: element i is dropped iff its 32-bit uniform u_i < t.
 // Throws std::invalid_argument naming "p" when p is NaN or outside [0, 1].
@@ -49,10 +33,8 @@ void dropout_forward(std::span<const double> x, std::span<double> y, double p, S
                      std::span<std::uint64_t> mask = {});
 
 // dx[i] = kept ? dy[i] * scale : +0.0, with the keep-mask stored by dropout_forward or make_mask.
-void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
-                      double p);
-void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
-                      double p);
+void dropout_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx, double p);
+void dropout_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx, double p);
 
 // The same, with the mask regenerated from the stream of the forward call (nothing stored);
 // bit-identical to the stored-mask form.

@@ -11,9 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
-
 #include <simdrop/dropout.hpp>
+#include <span>
 
 namespace simdrop {
 
@@ -25,7 +24,8 @@ namespace simdrop {
 enum class Layout { nchw, nhwc };
 
 void channel_dropout_forward(std::span<const float> x, std::span<float> y, std::size_t batch, std::size_t channels,
-                             std::size_t spatial, Layout layout, double p, Stream s, std::span<std::uint64_t> mask = {});
+                             std::size_t spatial, Layout layout, double p, Stream s,
+                             std::span<std::uint64_t> mask = {});
 void channel_dropout_forward(std::span<const double> x, std::span<double> y, std::size_t batch, std::size_t channels,
                              std::size_t spatial, Layout layout, double p, Stream s,
                              std::span<std::uint64_t> mask = {});
@@ -37,8 +37,8 @@ void channel_dropout_backward(std::span<const double> dy, std::span<const std::u
 // ... or regenerated from the forward's stream.
 void channel_dropout_backward(std::span<const float> dy, std::span<float> dx, std::size_t batch, std::size_t channels,
                               std::size_t spatial, Layout layout, double p, Stream s);
-void channel_dropout_backward(std::span<const double> dy, std::span<double> dx, std::size_t batch,
-                              std::size_t channels, std::size_t spatial, Layout layout, double p, Stream s);
+void channel_dropout_backward(std::span<const double> dy, std::span<double> dx, std::size_t batch, std::size_t channels,
+                              std::size_t spatial, Layout layout, double p, Stream s);
 
 // ---- Time-shared dropout -----------------------------------------------------------------------------
 // x is [steps, row]; one mask of `row` bits (make_mask(row, p, s)) is shared by every step:
@@ -103,17 +103,16 @@ void gaussian_dropout_backward(std::span<const double> dy, std::span<double> dx,
 // that order in the element type. y may be the same buffer as x or as residual (residual += ... in place).
 void bias_dropout_add_forward(std::span<const float> x, std::span<const float> bias, std::span<const float> residual,
                               std::span<float> y, double p, Stream s, std::span<std::uint64_t> mask = {});
-void bias_dropout_add_forward(std::span<const double> x, std::span<const double> bias,
-                              std::span<const double> residual, std::span<double> y, double p, Stream s,
-                              std::span<std::uint64_t> mask = {});
+void bias_dropout_add_forward(std::span<const double> x, std::span<const double> bias, std::span<const double> residual,
+                              std::span<double> y, double p, Stream s, std::span<std::uint64_t> mask = {});
 // With dy the gradient of y: the residual's gradient is dy itself; dx = kept ? dy * scale : +0.0; and
 // dbias[c] = the sum over rows of dx[r, c] in double, rounded once: rows in blocks of 256, each block
 // summed in row order, the blocks' sums added in block order, so it is the same for any thread count
 // and grain. dbias.size() gives cols.
 void bias_dropout_add_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
                                std::span<float> dbias, double p);
-void bias_dropout_add_backward(std::span<const double> dy, std::span<const std::uint64_t> mask,
-                               std::span<double> dx, std::span<double> dbias, double p);
+void bias_dropout_add_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
+                               std::span<double> dbias, double p);
 void bias_dropout_add_backward(std::span<const float> dy, std::span<float> dx, std::span<float> dbias, double p,
                                Stream s);
 void bias_dropout_add_backward(std::span<const double> dy, std::span<double> dx, std::span<double> dbias, double p,
@@ -126,35 +125,59 @@ void bias_dropout_add_backward(std::span<const double> dy, std::span<double> dx,
 // bias-dropout-residual the fp32 expression on widened x, bias and residual; dbias summed in double as for
 // fp32 and rounded once to the type. (For every type: where two NaN inputs meet in one element, as in
 // bias-dropout-residual, the result is a NaN whose payload is either input's.)
-#define SIMDROP_FAMILY_16_BIT(T)                                                                                    \
-  void channel_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t batch, std::size_t channels,       \
-                               std::size_t spatial, Layout layout, double p, Stream s,                              \
-                               std::span<std::uint64_t> mask = {});                                                 \
-  void channel_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,        \
-                                std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout,        \
-                                double p);                                                                          \
-  void channel_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t batch, std::size_t channels,    \
-                                std::size_t spatial, Layout layout, double p, Stream s);                            \
-  void shared_dropout_forward(std::span<const T> x, std::span<T> y, std::size_t steps, std::size_t row, double p,   \
-                              Stream s, std::span<std::uint64_t> mask = {});                                        \
-  void shared_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,         \
-                               std::size_t steps, std::size_t row, double p);                                       \
-  void shared_dropout_backward(std::span<const T> dy, std::span<T> dx, std::size_t steps, std::size_t row,          \
-                               double p, Stream s);                                                                 \
-  void alpha_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s,                              \
-                             std::span<std::uint64_t> mask = {});                                                   \
-  void alpha_dropout_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,          \
-                              double p);                                                                            \
-  void alpha_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s);                          \
-  void gaussian_dropout_forward(std::span<const T> x, std::span<T> y, double p, Stream s);                          \
-  void gaussian_dropout_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s);                       \
-  void bias_dropout_add_forward(std::span<const T> x, std::span<const T> bias, std::span<const T> residual,         \
-                                std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask = {});            \
-  void bias_dropout_add_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, std::span<T> dx,       \
-                                 std::span<T> dbias, double p);                                                     \
-  void bias_dropout_add_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, double p, Stream s);
-SIMDROP_FAMILY_16_BIT(bfloat16)
-SIMDROP_FAMILY_16_BIT(float16)
-#undef SIMDROP_FAMILY_16_BIT
+void channel_dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, std::size_t batch,
+                             std::size_t channels, std::size_t spatial, Layout layout, double p, Stream s,
+                             std::span<std::uint64_t> mask = {});
+void channel_dropout_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask, std::span<bfloat16> dx,
+                              std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout, double p);
+void channel_dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, std::size_t batch,
+                              std::size_t channels, std::size_t spatial, Layout layout, double p, Stream s);
+void shared_dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, std::size_t steps, std::size_t row,
+                            double p, Stream s, std::span<std::uint64_t> mask = {});
+void shared_dropout_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask, std::span<bfloat16> dx,
+                             std::size_t steps, std::size_t row, double p);
+void shared_dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, std::size_t steps, std::size_t row,
+                             double p, Stream s);
+void alpha_dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, double p, Stream s,
+                           std::span<std::uint64_t> mask = {});
+void alpha_dropout_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask, std::span<bfloat16> dx,
+                            double p);
+void alpha_dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, double p, Stream s);
+void gaussian_dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, double p, Stream s);
+void gaussian_dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, double p, Stream s);
+void bias_dropout_add_forward(std::span<const bfloat16> x, std::span<const bfloat16> bias,
+                              std::span<const bfloat16> residual, std::span<bfloat16> y, double p, Stream s,
+                              std::span<std::uint64_t> mask = {});
+void bias_dropout_add_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask,
+                               std::span<bfloat16> dx, std::span<bfloat16> dbias, double p);
+void bias_dropout_add_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, std::span<bfloat16> dbias,
+                               double p, Stream s);
+void channel_dropout_forward(std::span<const float16> x, std::span<float16> y, std::size_t batch, std::size_t channels,
+                             std::size_t spatial, Layout layout, double p, Stream s,
+                             std::span<std::uint64_t> mask = {});
+void channel_dropout_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
+                              std::size_t batch, std::size_t channels, std::size_t spatial, Layout layout, double p);
+void channel_dropout_backward(std::span<const float16> dy, std::span<float16> dx, std::size_t batch,
+                              std::size_t channels, std::size_t spatial, Layout layout, double p, Stream s);
+void shared_dropout_forward(std::span<const float16> x, std::span<float16> y, std::size_t steps, std::size_t row,
+                            double p, Stream s, std::span<std::uint64_t> mask = {});
+void shared_dropout_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
+                             std::size_t steps, std::size_t row, double p);
+void shared_dropout_backward(std::span<const float16> dy, std::span<float16> dx, std::size_t steps, std::size_t row,
+                             double p, Stream s);
+void alpha_dropout_forward(std::span<const float16> x, std::span<float16> y, double p, Stream s,
+                           std::span<std::uint64_t> mask = {});
+void alpha_dropout_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
+                            double p);
+void alpha_dropout_backward(std::span<const float16> dy, std::span<float16> dx, double p, Stream s);
+void gaussian_dropout_forward(std::span<const float16> x, std::span<float16> y, double p, Stream s);
+void gaussian_dropout_backward(std::span<const float16> dy, std::span<float16> dx, double p, Stream s);
+void bias_dropout_add_forward(std::span<const float16> x, std::span<const float16> bias,
+                              std::span<const float16> residual, std::span<float16> y, double p, Stream s,
+                              std::span<std::uint64_t> mask = {});
+void bias_dropout_add_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
+                               std::span<float16> dbias, double p);
+void bias_dropout_add_backward(std::span<const float16> dy, std::span<float16> dx, std::span<float16> dbias, double p,
+                               Stream s);
 
 }  // namespace simdrop

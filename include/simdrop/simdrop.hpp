@@ -5,3 +5,4 @@
 #include <simdrop/family.hpp>
 #include <simdrop/half.hpp>
 #include <simdrop/runtime.hpp>
+#include <simdrop/stream.hpp>

@@ -44,12 +44,19 @@ namespace {
 // kernels_<isa>.cpp).
 template <class T>
 constexpr TypedKernels<T> typed_kernels() noexcept {
-  return {apply<T>,           forward_pipelined<T>,  run_uniform<T>, affine<T>, affine_pipelined<T>,
-          bias_add<T>,        bias_add_pipelined<T>, accumulate<T>,  gaussian<T>};
+  return {.apply = apply<T>,
+          .forward = forward_pipelined<T>,
+          .run_uniform = run_uniform<T>,
+          .affine = affine<T>,
+          .affine_pipelined = affine_pipelined<T>,
+          .bias_add = bias_add<T>,
+          .bias_add_pipelined = bias_add_pipelined<T>,
+          .accumulate = accumulate<T>,
+          .gaussian = gaussian<T>};
 }
 template <class... T>
 constexpr KernelTable make_table(TypeList<T...>) noexcept {
-  return {kIsa, make_mask, {typed_kernels<T>()...}};
+  return {.isa = kIsa, .mask = make_mask, .typed = {typed_kernels<T>()...}};
 }
 constexpr KernelTable kTable = make_table(ElementTypes{});
 

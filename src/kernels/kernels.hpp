@@ -4,7 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <simdrop/dropout.hpp>
+#include <simdrop/stream.hpp>
 #include <simdrop/runtime.hpp>
 #include <tuple>
 

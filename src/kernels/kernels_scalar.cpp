@@ -39,14 +39,21 @@ struct Scalar {
     reference_gaussian(x, y, n, pass.seed, pass.start, sigma, pass.gen);
   }
   static constexpr TypedKernels<T> table() noexcept {
-    return {apply, forward, run_uniform, affine, affine_pipelined, bias_add, bias_add_pipelined,
-            reference_accumulate<T>, gaussian};
+    return {.apply = apply,
+            .forward = forward,
+            .run_uniform = run_uniform,
+            .affine = affine,
+            .affine_pipelined = affine_pipelined,
+            .bias_add = bias_add,
+            .bias_add_pipelined = bias_add_pipelined,
+            .accumulate = reference_accumulate<T>,
+            .gaussian = gaussian};
   }
 };
 
 template <class... T>
 constexpr KernelTable make_table(TypeList<T...>) noexcept {
-  return {Isa::scalar, scalar_mask, {Scalar<T>::table()...}};
+  return {.isa = Isa::scalar, .mask = scalar_mask, .typed = {Scalar<T>::table()...}};
 }
 }  // namespace
 

@@ -15,15 +15,33 @@ float reference_normal(std::uint64_t seed, std::uint64_t g, Generator gen) noexc
   return g % 2 == 0 ? z_cos : z_sin;
 }
 
-#define SIMDROP_FAMILY_REFERENCE(T)                                                                                  \
-  template void reference_gaussian(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, float,                  \
-                                   Generator) noexcept;                                                             \
-  template void reference_affine(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>, compute_t<T>,        \
-                                 compute_t<T>) noexcept;                                                            \
-  template void reference_bias_add(const T*, const T*, std::size_t, std::size_t, const T*, T*, const std::uint64_t*, \
-                                   std::size_t, compute_t<T>) noexcept;                                             \
-  template void reference_accumulate(const T*, double*, std::size_t) noexcept;
-SIMDROP_ELEMENT_TYPES(SIMDROP_FAMILY_REFERENCE)
-#undef SIMDROP_FAMILY_REFERENCE
+template void reference_gaussian(const float*, float*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                 Generator) noexcept;
+template void reference_affine(const float*, float*, const std::uint64_t*, std::size_t, compute_t<float>,
+                               compute_t<float>, compute_t<float>) noexcept;
+template void reference_bias_add(const float*, const float*, std::size_t, std::size_t, const float*, float*,
+                                 const std::uint64_t*, std::size_t, compute_t<float>) noexcept;
+template void reference_accumulate(const float*, double*, std::size_t) noexcept;
+template void reference_gaussian(const double*, double*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                 Generator) noexcept;
+template void reference_affine(const double*, double*, const std::uint64_t*, std::size_t, compute_t<double>,
+                               compute_t<double>, compute_t<double>) noexcept;
+template void reference_bias_add(const double*, const double*, std::size_t, std::size_t, const double*, double*,
+                                 const std::uint64_t*, std::size_t, compute_t<double>) noexcept;
+template void reference_accumulate(const double*, double*, std::size_t) noexcept;
+template void reference_gaussian(const bfloat16*, bfloat16*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                 Generator) noexcept;
+template void reference_affine(const bfloat16*, bfloat16*, const std::uint64_t*, std::size_t, compute_t<bfloat16>,
+                               compute_t<bfloat16>, compute_t<bfloat16>) noexcept;
+template void reference_bias_add(const bfloat16*, const bfloat16*, std::size_t, std::size_t, const bfloat16*, bfloat16*,
+                                 const std::uint64_t*, std::size_t, compute_t<bfloat16>) noexcept;
+template void reference_accumulate(const bfloat16*, double*, std::size_t) noexcept;
+template void reference_gaussian(const float16*, float16*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                 Generator) noexcept;
+template void reference_affine(const float16*, float16*, const std::uint64_t*, std::size_t, compute_t<float16>,
+                               compute_t<float16>, compute_t<float16>) noexcept;
+template void reference_bias_add(const float16*, const float16*, std::size_t, std::size_t, const float16*, float16*,
+                                 const std::uint64_t*, std::size_t, compute_t<float16>) noexcept;
+template void reference_accumulate(const float16*, double*, std::size_t) noexcept;
 
 }  // namespace simdrop::detail

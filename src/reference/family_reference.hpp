@@ -5,8 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-
-#include <simdrop/dropout.hpp>
+#include <simdrop/stream.hpp>
 
 #include "element.hpp"
 #include "reference/reference.hpp"
@@ -70,15 +69,33 @@ void reference_accumulate(const T* row, double* acc, std::size_t n) noexcept {
 
 // Compiled once, in family_reference.cpp (baseline flags): a kernel file built with wider ISA flags must not
 // emit its own copy, which the linker could pick for every caller.
-#define SIMDROP_FAMILY_REFERENCE(T)                                                                                  \
-  extern template void reference_gaussian(const T*, T*, std::size_t, std::uint64_t, std::uint64_t, float,           \
-                                          Generator) noexcept;                                                      \
-  extern template void reference_affine(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>, compute_t<T>, \
-                                        compute_t<T>) noexcept;                                                     \
-  extern template void reference_bias_add(const T*, const T*, std::size_t, std::size_t, const T*, T*,               \
-                                          const std::uint64_t*, std::size_t, compute_t<T>) noexcept;                \
-  extern template void reference_accumulate(const T*, double*, std::size_t) noexcept;
-SIMDROP_ELEMENT_TYPES(SIMDROP_FAMILY_REFERENCE)
-#undef SIMDROP_FAMILY_REFERENCE
+extern template void reference_gaussian(const float*, float*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                        Generator) noexcept;
+extern template void reference_affine(const float*, float*, const std::uint64_t*, std::size_t, compute_t<float>,
+                                      compute_t<float>, compute_t<float>) noexcept;
+extern template void reference_bias_add(const float*, const float*, std::size_t, std::size_t, const float*, float*,
+                                        const std::uint64_t*, std::size_t, compute_t<float>) noexcept;
+extern template void reference_accumulate(const float*, double*, std::size_t) noexcept;
+extern template void reference_gaussian(const double*, double*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                        Generator) noexcept;
+extern template void reference_affine(const double*, double*, const std::uint64_t*, std::size_t, compute_t<double>,
+                                      compute_t<double>, compute_t<double>) noexcept;
+extern template void reference_bias_add(const double*, const double*, std::size_t, std::size_t, const double*, double*,
+                                        const std::uint64_t*, std::size_t, compute_t<double>) noexcept;
+extern template void reference_accumulate(const double*, double*, std::size_t) noexcept;
+extern template void reference_gaussian(const bfloat16*, bfloat16*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                        Generator) noexcept;
+extern template void reference_affine(const bfloat16*, bfloat16*, const std::uint64_t*, std::size_t,
+                                      compute_t<bfloat16>, compute_t<bfloat16>, compute_t<bfloat16>) noexcept;
+extern template void reference_bias_add(const bfloat16*, const bfloat16*, std::size_t, std::size_t, const bfloat16*,
+                                        bfloat16*, const std::uint64_t*, std::size_t, compute_t<bfloat16>) noexcept;
+extern template void reference_accumulate(const bfloat16*, double*, std::size_t) noexcept;
+extern template void reference_gaussian(const float16*, float16*, std::size_t, std::uint64_t, std::uint64_t, float,
+                                        Generator) noexcept;
+extern template void reference_affine(const float16*, float16*, const std::uint64_t*, std::size_t, compute_t<float16>,
+                                      compute_t<float16>, compute_t<float16>) noexcept;
+extern template void reference_bias_add(const float16*, const float16*, std::size_t, std::size_t, const float16*,
+                                        float16*, const std::uint64_t*, std::size_t, compute_t<float16>) noexcept;
+extern template void reference_accumulate(const float16*, double*, std::size_t) noexcept;
 
 }  // namespace simdrop::detail

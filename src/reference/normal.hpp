@@ -111,8 +111,8 @@ inline void box_muller(typename Ops::U wa, typename Ops::U wb, typename Ops::F& 
   const F r = Ops::sqrt(F(-2.0f) * log_unit<Ops>(u1));
   const U turned = wb + U(0x20000000u);  // + 1/8 turn, so that quadrant q is centred on q pi/2
   const F q = small_to_float<Ops>(turned >> 30);
-  const F x = (small_to_float<Ops>((turned & U(0x3FFFFFFFu)) >> 7) - F(0x1p22f)) * F(0x1p-23f) *
-              F(1.57079632679489662f);
+  const F x =
+      (small_to_float<Ops>((turned & U(0x3FFFFFFFu)) >> 7) - F(0x1p22f)) * F(0x1p-23f) * F(1.57079632679489662f);
   F s, c;
   sincos_octant<Ops>(x, s, c);
   // angle = q pi/2 + x: cos = c, -s, -c, s and sin = s, c, -s, -c for q = 0, 1, 2, 3.

@@ -51,8 +51,8 @@ void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::
   }
 }
 
-void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
-                      std::uint64_t t, Generator gen) noexcept {
+void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed, std::uint64_t t,
+                      Generator gen) noexcept {
   for (std::size_t k = 0; k < count; ++k)
     reference_mask(out + 2 * k, kGroupLanes, seed, (g_first + k) * kGroupLanes, t, gen);
 }
@@ -70,9 +70,10 @@ void narrow_elements(const float* in, float16* out, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = narrow<float16>(in[i]);
 }
 
-#define SIMDROP_REFERENCE_APPLY(T) \
-  template void reference_apply(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>) noexcept;
-SIMDROP_ELEMENT_TYPES(SIMDROP_REFERENCE_APPLY)
-#undef SIMDROP_REFERENCE_APPLY
+template void reference_apply(const float*, float*, const std::uint64_t*, std::size_t, compute_t<float>) noexcept;
+template void reference_apply(const double*, double*, const std::uint64_t*, std::size_t, compute_t<double>) noexcept;
+template void reference_apply(const bfloat16*, bfloat16*, const std::uint64_t*, std::size_t,
+                              compute_t<bfloat16>) noexcept;
+template void reference_apply(const float16*, float16*, const std::uint64_t*, std::size_t, compute_t<float16>) noexcept;
 
 }  // namespace simdrop::detail

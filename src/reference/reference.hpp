@@ -16,8 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
-
-#include <simdrop/dropout.hpp>
+#include <simdrop/half.hpp>
+#include <simdrop/stream.hpp>
 
 #include "element.hpp"
 #include "reference/philox.hpp"
@@ -45,8 +45,8 @@ void reference_mask(std::uint64_t* out, std::size_t n, std::uint64_t seed, std::
                     Generator gen = Generator::philox4x32_10) noexcept;
 
 // Writes the 128 keep bits of groups [g_first, g_first + count) to out[2k], out[2k + 1].
-void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed,
-                      std::uint64_t t, Generator gen) noexcept;
+void reference_groups(std::uint64_t* out, std::uint64_t g_first, std::size_t count, std::uint64_t seed, std::uint64_t t,
+                      Generator gen) noexcept;
 
 // Bit i of a mask.
 inline bool mask_bit(const std::uint64_t* mask, std::size_t i) noexcept { return (mask[i / 64] >> (i % 64)) & 1u; }
@@ -66,9 +66,13 @@ void narrow_elements(const float* in, bfloat16* out, std::size_t n) noexcept;
 void narrow_elements(const float* in, float16* out, std::size_t n) noexcept;
 
 // Compiled once, in reference.cpp (baseline flags; see family_reference.hpp).
-#define SIMDROP_REFERENCE_APPLY(T) \
-  extern template void reference_apply(const T*, T*, const std::uint64_t*, std::size_t, compute_t<T>) noexcept;
-SIMDROP_ELEMENT_TYPES(SIMDROP_REFERENCE_APPLY)
-#undef SIMDROP_REFERENCE_APPLY
+extern template void reference_apply(const float*, float*, const std::uint64_t*, std::size_t,
+                                     compute_t<float>) noexcept;
+extern template void reference_apply(const double*, double*, const std::uint64_t*, std::size_t,
+                                     compute_t<double>) noexcept;
+extern template void reference_apply(const bfloat16*, bfloat16*, const std::uint64_t*, std::size_t,
+                                     compute_t<bfloat16>) noexcept;
+extern template void reference_apply(const float16*, float16*, const std::uint64_t*, std::size_t,
+                                     compute_t<float16>) noexcept;
 
 }  // namespace simdrop::detail

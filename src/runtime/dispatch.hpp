@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstddef>
-#include <type_traits>
 #include <simdrop/runtime.hpp>
+#include <type_traits>
 
 #include "kernels/kernels.hpp"
 
@@ -21,6 +21,9 @@ const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
   return kernels_for(work, output_bytes, std::is_same_v<T, float16>);
 }
 
+// Whether a call writing `bytes` of output uses streaming stores (and belongs to the memory size class).
+inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
+
 // The table of a supported path (the scalar table for a path this build lacks).
 const KernelTable& table_of(Isa isa) noexcept;
 
@@ -30,9 +33,5 @@ bool cpu_has(Isa isa) noexcept;
 // Replaces the calibrated choice of `work` in `size_class` by `isa` (a supported path); for tests that
 // mix paths per work kind.
 void set_choice(Work work, SizeClass size_class, Isa isa);
-
-// How fast each table ran each work kind of a size class (single thread, private buffers): the
-// measurements calibrate_class returns, fastest choice made by the caller. Defined in calibrate.cpp.
-std::vector<CalibrationEntry> measure_class(SizeClass size_class, const std::vector<Isa>& candidates);
 
 }  // namespace simdrop::detail

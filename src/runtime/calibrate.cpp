@@ -1,5 +1,7 @@
 // The calibration behind the automatic path choice (dispatch.cpp): each candidate path runs each kind of
 // work on private buffers, single-threaded, in alternating rounds; the best round of each counts.
+#include "runtime/calibrate.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -7,8 +9,8 @@
 #include <new>
 #include <vector>
 
-#include "dispatch.hpp"
 #include "fused.hpp"
+#include "runtime/dispatch.hpp"
 
 namespace simdrop::detail {
 namespace {
@@ -95,14 +97,14 @@ std::vector<CalibrationEntry> measure_class(SizeClass size_class, const std::vec
       add_entries(out, paths, w, size_class, n, best_seconds(paths, w, b, /*stream=*/false, 7, 4));
     Buffers g;  // Gaussian noise costs ~1 ns per element: a quarter of the elements
     if (!g.allocate(n / 4)) return out;
-    add_entries(out, paths, Work::gaussian, size_class, n / 4,
-                best_seconds(paths, Work::gaussian, g, false, 7, 2));
+    add_entries(out, paths, Work::gaussian, size_class, n / 4, best_seconds(paths, Work::gaussian, g, false, 7, 2));
     return out;
   }
   // The memory class: arrays twice the streaming threshold (the smallest memory-class output beyond the
   // threshold's own size), 8 .. 64 MiB each; fused and apply only, with streaming stores.
-  const std::size_t bytes = std::clamp<std::size_t>(2 * std::min<std::size_t>(stream_threshold(), std::size_t{32} << 20),
-                                                    std::size_t{8} << 20, std::size_t{64} << 20);
+  const std::size_t bytes =
+      std::clamp<std::size_t>(2 * std::min<std::size_t>(stream_threshold(), std::size_t{32} << 20),
+                              std::size_t{8} << 20, std::size_t{64} << 20);
   const std::size_t n = bytes / sizeof(float) / 4096 * 4096;
   if (!b.allocate(n)) return out;
   for (Work w : {Work::fused, Work::apply})

@@ -48,8 +48,8 @@ CacheSizes from_cpuid() {
       const unsigned type = a & 0x1F, level = (a >> 5) & 0x7;
       if (type == 0) break;
       if (type == 2) continue;  // instruction cache
-      const std::size_t ways = ((b >> 22) & 0x3FF) + 1, partitions = ((b >> 12) & 0x3FF) + 1,
-                        line = (b & 0xFFF) + 1, sets = std::size_t{cx} + 1;
+      const std::size_t ways = ((b >> 22) & 0x3FF) + 1, partitions = ((b >> 12) & 0x3FF) + 1, line = (b & 0xFFF) + 1,
+                        sets = std::size_t{cx} + 1;
       note(c, level, ways * partitions * line * sets);
     }
     if (any(c)) break;
@@ -77,8 +77,7 @@ CacheSizes from_sysfs() {
   CacheSizes c;
   std::vector<std::string> cpus;
   std::error_code ec;
-  for (std::filesystem::directory_iterator it("/sys/devices/system/cpu", ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (std::filesystem::directory_iterator it("/sys/devices/system/cpu", ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.size() > 3 && name.compare(0, 3, "cpu") == 0 &&
         std::all_of(name.begin() + 3, name.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; }))

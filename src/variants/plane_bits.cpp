@@ -1,4 +1,4 @@
-#include "family_bits.hpp"
+#include "variants/plane_bits.hpp"
 
 #include <algorithm>
 

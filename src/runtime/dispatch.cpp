@@ -1,4 +1,4 @@
-#include "dispatch.hpp"
+#include "runtime/dispatch.hpp"
 
 #if SIMDROP_HAVE_X86_KERNELS
 #include <cpuid.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "fused.hpp"
+#include "runtime/calibrate.hpp"
 
 namespace simdrop {
 namespace detail {

@@ -1,0 +1,64 @@
+// Gaussian dropout: y = x * (1 + sigma * z), z a standard normal from the stream's domain 1, block by block
+// on the path chosen for Gaussian work.
+
+#include <algorithm>
+#include <cmath>
+#include <simdrop/family.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks.hpp"
+#include "fused.hpp"
+#include "mask.hpp"
+#include "parallel.hpp"
+#include "runtime/dispatch.hpp"
+
+namespace simdrop {
+namespace detail {
+namespace {
+
+template <class T>
+void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, Names names) {
+  check_probability_below_one(p, "gaussian dropout");
+  check_elementwise(in, out, s, {}, names);
+  const TypedKernels<T>& k = kernels_for<T>(Work::gaussian, out.size_bytes()).template of<T>();
+  const float sigma = static_cast<float>(std::sqrt(p / (1.0 - p)));
+  for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
+    k.gaussian(in.data() + b, out.data() + b, e - b, pass_at(s, s.offset + b, 0, nullptr, false), sigma);
+  });
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::kBackward;
+using detail::kForward;
+
+// The public overloads: one visible definition per element type (simdrop/family.hpp declares the same list).
+void gaussian_dropout_forward(std::span<const float> x, std::span<float> y, double p, Stream s) {
+  detail::gaussian_call(x, y, p, s, kForward);
+}
+void gaussian_dropout_backward(std::span<const float> dy, std::span<float> dx, double p, Stream s) {
+  detail::gaussian_call(dy, dx, p, s, kBackward);
+}
+void gaussian_dropout_forward(std::span<const double> x, std::span<double> y, double p, Stream s) {
+  detail::gaussian_call(x, y, p, s, kForward);
+}
+void gaussian_dropout_backward(std::span<const double> dy, std::span<double> dx, double p, Stream s) {
+  detail::gaussian_call(dy, dx, p, s, kBackward);
+}
+void gaussian_dropout_forward(std::span<const bfloat16> x, std::span<bfloat16> y, double p, Stream s) {
+  detail::gaussian_call(x, y, p, s, kForward);
+}
+void gaussian_dropout_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, double p, Stream s) {
+  detail::gaussian_call(dy, dx, p, s, kBackward);
+}
+void gaussian_dropout_forward(std::span<const float16> x, std::span<float16> y, double p, Stream s) {
+  detail::gaussian_call(x, y, p, s, kForward);
+}
+void gaussian_dropout_backward(std::span<const float16> dy, std::span<float16> dx, double p, Stream s) {
+  detail::gaussian_call(dy, dx, p, s, kBackward);
+}
+
+}  // namespace simdrop
