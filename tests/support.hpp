@@ -3,6 +3,7 @@
 
 #include <simdrop/simdrop.hpp>
 
+#include "element.hpp"
 #include "float16_ties.hpp"
 
 #include <bit>
@@ -111,31 +112,20 @@ inline std::uint64_t bits_at(std::span<const std::uint64_t> words, std::size_t p
   return lo | hi;
 }
 
-// The 16-bit element types, and the type their values are computed in (float) by the library's definition.
+// The element types' arithmetic, as the library defines it (src/element.hpp, the one place): the type values
+// are computed in (float for the 16-bit types), T -> that type (exact) and back (rounded once; both checked
+// against the IEEE rules by test_half.cpp). The tests' short names for them:
 template <class T>
-inline constexpr bool is_16_bit_v = std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>;
+inline constexpr bool is_16_bit_v = simdrop::detail::is_half_v<T>;
 template <class T>
-using wide_t = std::conditional_t<is_16_bit_v<T>, float, T>;
-
-// T -> its computing type (to_float for the 16-bit types, checked exact by test_half.cpp).
+using wide_t = simdrop::detail::compute_t<T>;
 template <class T>
 wide_t<T> wide(T v) {
-  if constexpr (is_16_bit_v<T>)
-    return to_float(v);
-  else
-    return v;
+  return simdrop::detail::widen(v);
 }
-
-// Its computing type -> T, rounded once (to_bfloat16 / to_float16, checked against the IEEE rules by
-// test_half.cpp).
 template <class T>
 T round_to(wide_t<T> v) {
-  if constexpr (std::is_same_v<T, bfloat16>)
-    return to_bfloat16(v);
-  else if constexpr (std::is_same_v<T, float16>)
-    return to_float16(v);
-  else
-    return v;
+  return simdrop::detail::narrow<T>(v);
 }
 
 // An unsigned integer of T's size.

@@ -17,7 +17,8 @@
 // The draw happens once per call, in the Autograd kernel where autograd records the call (it must know the
 // seed for backward), else in the CPU kernel.
 //
-// Only the public API of the library is used (simdrop/dropout.hpp, family.hpp, runtime.hpp).
+// The library is called through its public API (simdrop/dropout.hpp, family.hpp, runtime.hpp); the element types
+// and the op names come from its lists (src/element.hpp, src/ops.hpp), so a new type or variant is one entry there.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/EmptyTensor.h>
 #include <c10/core/CPUAllocator.h>
@@ -46,10 +47,10 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#if __has_include(<simdrop/half.hpp>)
 #include <simdrop/half.hpp>
-#define SIMDROP_TORCH_HAVE_HALF 1
-#endif
+
+#include "element.hpp"  // the library's element-type list (src/)
+#include "ops.hpp"      // the library's list of operations (src/)
 
 namespace {
 
@@ -58,33 +59,48 @@ using torch::autograd::variable_list;
 using OptSeed = c10::optional<int64_t>;
 using OptGenerator = c10::optional<at::Generator>;
 
-// ---- Element types: the one place a torch dtype becomes a simdrop element type --------------------------
+// ---- Element types: the library's list (src/element.hpp), each with its torch dtype --------------------
 
-// Calls f(std::type_identity<T>{}) with T the element type simdrop uses for t's dtype; a dtype simdrop has no
-// kernels for is a TypeError naming the op and the argument.
+// The torch dtype of each of the library's element types (c10::BFloat16 and c10::Half are one uint16_t each,
+// as simdrop::bfloat16 and simdrop::float16 are), and its name in messages.
+template <class T>
+struct TorchDtype;
+template <>
+struct TorchDtype<float> {
+  static constexpr at::ScalarType type = at::kFloat;
+  static constexpr const char* name = "float32";
+};
+template <>
+struct TorchDtype<double> {
+  static constexpr at::ScalarType type = at::kDouble;
+  static constexpr const char* name = "float64";
+};
+template <>
+struct TorchDtype<simdrop::bfloat16> {
+  static constexpr at::ScalarType type = at::kBFloat16;
+  static constexpr const char* name = "bfloat16";
+};
+template <>
+struct TorchDtype<simdrop::float16> {
+  static constexpr at::ScalarType type = at::kHalf;
+  static constexpr const char* name = "float16";
+};
+
+// Calls f(std::type_identity<T>{}) with T the element type of t's dtype, for every type of ElementTypes; a
+// dtype simdrop has no kernels for is a TypeError naming the op and the argument.
 template <class F>
 void with_element_type(const at::Tensor& t, const char* op, const char* arg, F&& f) {
-  switch (t.scalar_type()) {
-    case at::kFloat:
-      return f(std::type_identity<float>{});
-    case at::kDouble:
-      return f(std::type_identity<double>{});
-#ifdef SIMDROP_TORCH_HAVE_HALF
-    // c10::BFloat16 and c10::Half are one uint16_t each, as simdrop::bfloat16 and simdrop::float16 are.
-    case at::kBFloat16:
-      return f(std::type_identity<simdrop::bfloat16>{});
-    case at::kHalf:
-      return f(std::type_identity<simdrop::float16>{});
-#endif
-    default:
-      TORCH_CHECK_TYPE(false, "simdrop.", op, ": ", arg, " must be a floating-point tensor of dtype ",
-#ifdef SIMDROP_TORCH_HAVE_HALF
-                       "float32, float64, bfloat16 or float16",
-#else
-                       "float32 or float64",
-#endif
-                       ", got ", t.scalar_type());
-  }
+  bool found = false;
+  std::string names;
+  simdrop::detail::for_each_element_type([&]<class T>(std::type_identity<T> id) {
+    names += std::string(names.empty() ? "" : ", ") + TorchDtype<T>::name;
+    if (!found && t.scalar_type() == TorchDtype<T>::type) {
+      found = true;
+      f(id);
+    }
+  });
+  TORCH_CHECK_TYPE(found, "simdrop.", op, ": ", arg, " must be a floating-point tensor of dtype ", names, ", got ",
+                   t.scalar_type());
 }
 
 template <class T>
@@ -294,17 +310,30 @@ void run_simdrop(const char* op, F&& f) {
 // The ops with a diagonal Jacobian; each one's backward pass is its own adjoint.
 enum class Kind : int64_t { dropout = 0, channel = 1, alpha = 2, gaussian = 3 };
 constexpr std::size_t kKinds = 4;
-constexpr std::array<const char*, kKinds> kForwardNames = {"dropout", "channel_dropout", "alpha_dropout",
-                                                           "gaussian_dropout"};
-constexpr std::array<const char*, kKinds> kInplaceNames = {"dropout_", "channel_dropout_", "alpha_dropout_",
-                                                           "gaussian_dropout_"};
-constexpr std::array<const char*, kKinds> kBackwardNames = {"dropout_backward", "channel_dropout_backward",
-                                                            "alpha_dropout_backward", "gaussian_dropout_backward"};
-
-const char* name_of(Kind kind, bool backward) {
-  return (backward ? kBackwardNames : kForwardNames)[static_cast<std::size_t>(kind)];
+// The library's variant of each kind: the op names are the variant's (src/ops.hpp), `name_` the in-place form
+// and `name_backward` the backward pass.
+constexpr std::array<simdrop::detail::Variant, kKinds> kVariants = {
+    simdrop::detail::Variant::dropout, simdrop::detail::Variant::channel, simdrop::detail::Variant::alpha,
+    simdrop::detail::Variant::gaussian};
+struct OpNames {
+  std::string forward, inplace, backward;
+};
+const OpNames& names_of(std::size_t kind) {
+  static const std::array<OpNames, kKinds> names = [] {
+    std::array<OpNames, kKinds> n;
+    for (std::size_t k = 0; k < kKinds; ++k) {
+      const std::string v(simdrop::detail::variant_name(kVariants[k]));
+      n[k] = {v, v + "_", v + "_backward"};
+    }
+    return n;
+  }();
+  return names[kind];
 }
-bool one_allowed(Kind kind) { return kind == Kind::dropout || kind == Kind::channel; }
+const char* name_of(Kind kind, bool backward) {
+  const OpNames& n = names_of(static_cast<std::size_t>(kind));
+  return backward ? n.backward.c_str() : n.forward.c_str();
+}
+bool one_allowed(Kind kind) { return !simdrop::detail::p_below_one(kVariants[static_cast<std::size_t>(kind)]); }
 
 // Channel dropout's view of x: (N, C, *) as batch, channels, spatial, and the layout its memory has.
 // Contiguous -> nchw; channels_last (4-d) or channels_last_3d (5-d) -> nhwc, output in the same format;
@@ -418,7 +447,7 @@ at::Tensor diagonal_cpu(Kind kind, bool backward, const at::Tensor& input, doubl
 at::Tensor& diagonal_cpu_(Kind kind, at::Tensor& self, double p, int64_t seed, int64_t offset,
                           c10::string_view algorithm) {
   check_diagonal(kind, false, self, p, offset, algorithm);
-  const simdrop::Stream s = make_stream(seed, offset, algorithm, kInplaceNames[static_cast<std::size_t>(kind)]);
+  const simdrop::Stream s = make_stream(seed, offset, algorithm, names_of(static_cast<std::size_t>(kind)).inplace.c_str());
   const bool direct = kind == Kind::channel
                           ? self.is_contiguous(channel_shape(self, name_of(kind, false), "input").format)
                           : self.is_contiguous();
@@ -607,17 +636,17 @@ decltype(auto) call_below_autograd(const char* name, Args&&... args) {
 
 at::Tensor forward_below(Kind kind, const at::Tensor& input, double p, OptSeed seed, int64_t offset,
                          c10::string_view algorithm, OptGenerator generator = c10::nullopt) {
-  return call_below_autograd<ForwardSig>(kForwardNames[static_cast<std::size_t>(kind)], input, p, seed, offset,
+  return call_below_autograd<ForwardSig>(names_of(static_cast<std::size_t>(kind)).forward.c_str(), input, p, seed, offset,
                                          algorithm, generator);
 }
 at::Tensor& inplace_below(Kind kind, at::Tensor& self, double p, OptSeed seed, int64_t offset,
                           c10::string_view algorithm, OptGenerator generator = c10::nullopt) {
-  return call_below_autograd<InplaceSig>(kInplaceNames[static_cast<std::size_t>(kind)], self, p, seed, offset,
+  return call_below_autograd<InplaceSig>(names_of(static_cast<std::size_t>(kind)).inplace.c_str(), self, p, seed, offset,
                                          algorithm, generator);
 }
 at::Tensor backward_below(Kind kind, const at::Tensor& grad, double p, int64_t seed, int64_t offset,
                           c10::string_view algorithm) {
-  return call_below_autograd<BackwardSig>(kBackwardNames[static_cast<std::size_t>(kind)], grad, p, seed, offset,
+  return call_below_autograd<BackwardSig>(names_of(static_cast<std::size_t>(kind)).backward.c_str(), grad, p, seed, offset,
                                           algorithm);
 }
 
@@ -795,9 +824,10 @@ TORCH_LIBRARY(simdrop, m) {
       "*, int? seed=None, int offset=0, str algorithm=\"philox4x32_10\", Generator? generator=None";
   constexpr const char* kBackwardStream = "float p, int seed, int offset=0, str algorithm=\"philox4x32_10\"";
   for (std::size_t k = 0; k < kKinds; ++k) {
-    m.def((std::string(kForwardNames[k]) + "(Tensor input, float p=0.5, " + kStream + ") -> Tensor").c_str());
-    m.def((std::string(kInplaceNames[k]) + "(Tensor(a!) self, float p=0.5, " + kStream + ") -> Tensor(a!)").c_str());
-    m.def((std::string(kBackwardNames[k]) + "(Tensor grad, " + kBackwardStream + ") -> Tensor").c_str());
+    const OpNames& n = names_of(k);
+    m.def((n.forward + "(Tensor input, float p=0.5, " + kStream + ") -> Tensor").c_str());
+    m.def((n.inplace + "(Tensor(a!) self, float p=0.5, " + kStream + ") -> Tensor(a!)").c_str());
+    m.def((n.backward + "(Tensor grad, " + kBackwardStream + ") -> Tensor").c_str());
   }
   m.def((std::string("bias_dropout_add(Tensor x, Tensor bias, Tensor residual, float p=0.5, ") + kStream +
          ") -> Tensor").c_str());
@@ -815,17 +845,17 @@ void register_kind(torch::Library& m, const char* dispatch) {
   const auto k = static_cast<std::size_t>(K);
   const std::string key(dispatch);
   if (key == "CPU") {
-    m.impl(kForwardNames[k], TORCH_FN(forward_cpu<K>));
-    m.impl(kInplaceNames[k], TORCH_FN(inplace_cpu<K>));
-    m.impl(kBackwardNames[k], TORCH_FN(backward_cpu<K>));
+    m.impl(names_of(k).forward.c_str(), TORCH_FN(forward_cpu<K>));
+    m.impl(names_of(k).inplace.c_str(), TORCH_FN(inplace_cpu<K>));
+    m.impl(names_of(k).backward.c_str(), TORCH_FN(backward_cpu<K>));
   } else if (key == "Meta") {
-    m.impl(kForwardNames[k], TORCH_FN(forward_meta<K>));
-    m.impl(kInplaceNames[k], TORCH_FN(inplace_meta<K>));
-    m.impl(kBackwardNames[k], TORCH_FN(backward_meta<K>));
+    m.impl(names_of(k).forward.c_str(), TORCH_FN(forward_meta<K>));
+    m.impl(names_of(k).inplace.c_str(), TORCH_FN(inplace_meta<K>));
+    m.impl(names_of(k).backward.c_str(), TORCH_FN(backward_meta<K>));
   } else {
-    m.impl(kForwardNames[k], TORCH_FN(forward_autograd<K>));
-    m.impl(kInplaceNames[k], TORCH_FN(inplace_autograd<K>));
-    m.impl(kBackwardNames[k], TORCH_FN(backward_autograd<K>));
+    m.impl(names_of(k).forward.c_str(), TORCH_FN(forward_autograd<K>));
+    m.impl(names_of(k).inplace.c_str(), TORCH_FN(inplace_autograd<K>));
+    m.impl(names_of(k).backward.c_str(), TORCH_FN(backward_autograd<K>));
   }
 }
 void register_all(torch::Library& m, const char* dispatch) {
