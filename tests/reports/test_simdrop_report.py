@@ -28,7 +28,11 @@ CONTEXT = {"date": "2026-11-27T00:00:00+00:00", "host_name": "testhost", "num_cp
            "simdrop_calibration_seconds": "0.164",
            **{f"simdrop_choice_{w}_{c}": "avx2" for w in ("mask", "fused", "apply", "gaussian")
               for c in ("cache", "memory")},
-           "simdrop_choice_apply_memory": "sse2"}
+           "simdrop_choice_apply_memory": "sse2",
+           # The bench's op table and element types (issue #21): the report reads the names from these.
+           "simdrop_ops": "mask:core,forward:core,backward_mask:core,backward_regen:core,channel:family,"
+                          "shared:family,alpha:family,gaussian:family,bias_dropout_add:family",
+           "simdrop_dtypes": "f32,f64,bf16,f16"}
 # G elements/s of forward at (in cache, DRAM): simdrop is 50x naive, copy 2x simdrop.
 SPEED = {"simdrop": 3.0, "simdrop_unfused": 2.5, "copy": 6.0, "naive": 0.06, "eigen": 0.075, "torch": 0.08}
 # The way copy's floor won with, by size (the bench's label).
@@ -49,10 +53,11 @@ def entry(name, ips, reps, r, label, **counters):
     return e
 
 
-def path_entries(reps=5):
-    """simdrop_<path> (one ISA path forced) for the paths table: PATH_SPEED, at both sizes and threads."""
+def path_entries(reps=5, paths=PATH_SPEED):
+    """simdrop_<path> (one ISA path forced) for the paths table: paths ({op: {path: G el/s}}), at both sizes and
+    threads."""
     out = []
-    for op, speeds in PATH_SPEED.items():
+    for op, speeds in paths.items():
         for path, v in speeds.items():
             for n in (65536, 16777216):
                 for threads in (1, 2):
@@ -63,7 +68,7 @@ def path_entries(reps=5):
     return out
 
 
-def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
+def bench_entries(speed_scale=1.0, reps=5, jitter=0.01, paths=PATH_SPEED):
     out = []
     for op in ("forward", "backward_mask", "backward_regen", "mask"):
         for impl, v in SPEED.items():
@@ -85,7 +90,7 @@ def bench_entries(speed_scale=1.0, reps=5, jitter=0.01):
                         out.append(e)
                     out.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
                                 "aggregate_name": "median", "items_per_second": v * 1e9})
-    out += family_entries(reps) + path_entries(reps)
+    out += family_entries(reps) + path_entries(reps, paths)
     return out
 
 
@@ -457,26 +462,13 @@ ARM_CONTEXT = dict(CONTEXT, cpu_model="Arm Neoverse-N1", simdrop_isa="neon", sim
                                        "gaussian/cache/neon=0.3;fused/memory/neon=1.2;apply/memory/neon=2.5",
                    **{f"simdrop_choice_{w}_{c}": "neon" for w in ("mask", "fused", "apply", "gaussian")
                       for c in ("cache", "memory")})
-ARM_PATH_SPEED = {"forward": 3.6, "backward_mask": 3.1, "mask": 2.9}
+ARM_PATH_SPEED = {"forward": {"neon": 3.6}, "backward_mask": {"neon": 3.1}, "mask": {"neon": 2.9}}
 
 
 def arm_entries(reps=5):
-    """bench_entries without the x86 paths, with simdrop_neon forced (ARM_PATH_SPEED) and copy's "stnp" way."""
-    out = []
-    for e in bench_entries(reps=reps):
-        if "/simdrop_sse2" in e["name"] or "/simdrop_avx2" in e["name"]:
-            continue
-        if e.get("label") == "stream256":
-            e = dict(e, label="stnp")
-        out.append(e)
-    for op, v in ARM_PATH_SPEED.items():
-        for n in (65536, 16777216):
-            for threads in (1, 2):
-                name = f"{op}/simdrop_neon{'' if op == 'mask' else '/f32'}/n:{n}/p:30/threads:{threads}/real_time"
-                out += [entry(name, v * 1e9 * (1 + 0.01 * (r - reps // 2)), reps, r, "forced; path neon",
-                              keep_fraction=0.7, keep_z=0.1, mean_z=0.0, var_z=0.0, var_ratio=1.0)
-                        for r in range(reps)]
-    return out
+    """bench_entries with simdrop_neon forced (ARM_PATH_SPEED) instead of the x86 paths, and copy's "stnp" way."""
+    return [dict(e, label="stnp") if e.get("label") == "stream256" else e
+            for e in bench_entries(reps=reps, paths=ARM_PATH_SPEED)]
 
 
 class ArmPaths(unittest.TestCase):
@@ -592,6 +584,65 @@ class Helpers(unittest.TestCase):
         self.assertEqual(simdrop_report.roofline(run, ("backward_mask",) + key[1:]), (2.0, 1.1))
 
 
+# A bench with one more family op and one more element type than today's: the context lists them, so the report
+# reads them without knowing their names.
+EXTRA_CONTEXT = dict(CONTEXT, simdrop_ops=CONTEXT["simdrop_ops"] + ",dropconnect:family",
+                     simdrop_dtypes=CONTEXT["simdrop_dtypes"] + ",i8")
+
+
+def extra_entries(reps=1):
+    """bench_entries with dropconnect (f32, as family_entries writes an op) and forward of simdrop and copy on i8."""
+    out = bench_entries(reps=reps)
+    for impl, v in FAMILY_SPEED.items():
+        for n in (65536, 16777216):
+            for threads in (1, 2):
+                name = f"dropconnect/{impl}/f32/n:{n}/p:30/threads:{threads}/real_time"
+                out += [entry(name, v * 1e9, reps, r, impl, **({} if impl == "copy" else dict(
+                    keep_fraction=0.7, keep_z=0.1, mean_z=0.0, var_z=0.0, var_ratio=1.0))) for r in range(reps)]
+    for impl in ("simdrop", "copy"):
+        name = f"forward/{impl}/i8/n:262144/p:30/threads:1/real_time"
+        out += [entry(name, 4e9, reps, r, impl) for r in range(reps)]
+    return out
+
+
+class NamesFromTheContext(unittest.TestCase):
+    def load(self, context, entries):
+        with tempfile.TemporaryDirectory() as tmp:
+            return simdrop_report.Run(write_json(tmp, "run.json", entries, context), "run")
+
+    def test_ops_and_dtypes_the_context_lists_are_read(self):
+        run = self.load(EXTRA_CONTEXT, extra_entries())
+        self.assertEqual(run.catalog.family, ["channel", "shared", "alpha", "gaussian", "bias_dropout_add",
+                                              "dropconnect"])
+        self.assertEqual(len(run.keys(op="dropconnect", impl="simdrop")), 4)   # 2 sizes x 2 thread counts
+        self.assertEqual(run.keys(op="forward", dtype="i8"), [("forward", "copy", "i8", 262144, 30, 1),
+                                                              ("forward", "simdrop", "i8", 262144, 30, 1)])
+        # The core ops in the report's order (mask last, the others are read against it), the 16-bit types.
+        self.assertEqual(run.catalog.core, ["forward", "backward_mask", "backward_regen", "mask"])
+        self.assertEqual(run.catalog.half_dtypes, ["bf16", "f16"])
+
+    def test_ops_the_context_does_not_list_are_not_read(self):
+        context = dict(CONTEXT, simdrop_ops=CONTEXT["simdrop_ops"].replace(",gaussian:family", ""))
+        run = self.load(context, extra_entries())
+        self.assertEqual(run.keys(op="gaussian"), [])
+        self.assertEqual(run.keys(op="dropconnect"), [])
+        self.assertEqual(run.keys(dtype="i8"), [])
+        self.assertTrue(run.keys(op="alpha"))
+
+    def test_report_shows_an_op_it_does_not_name(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "report")
+            proc = run_report(write_json(tmp, "extra.json", extra_entries(), EXTRA_CONTEXT), "--out", out)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(os.path.join(out, "report.md")) as f:
+                md = f.read()
+        family = md.split("## The dropout family")[1].split("\n## ")[0]
+        row = next(l for l in family.split("### 1 thread")[1].splitlines() if l.startswith("| dropconnect | simdrop |"))
+        self.assertEqual([c.strip() for c in row.split("|")][6], "4x / 4x")    # over its composition
+        validation = family.split("Validation before timing")[1]
+        self.assertTrue(validation.index("| bias_dropout_add | simdrop |") < validation.index("| dropconnect |"))
+
+
 class MannWhitney(unittest.TestCase):
     def test_exact_values(self):
         # Complete separation of 3 and 3: P(U = 0) = 1 / C(6, 3) = 1/20, two-sided 0.1.
@@ -657,6 +708,35 @@ class BadInput(unittest.TestCase):
         path = write_json(self.tmp.name, "other.json", [{"name": "BM_memcpy/8", "run_name": "BM_memcpy/8",
                                                          "run_type": "iteration", "real_time": 1.0}])
         self.assert_refused(path, "no simdrop_bench results")
+
+    def test_run_that_predates_the_op_list(self):
+        context = {k: v for k, v in CONTEXT.items() if k not in ("simdrop_ops", "simdrop_dtypes")}
+        path = write_json(self.tmp.name, "old-bench.json", bench_entries(reps=1), context)
+        self.assert_refused(path, "its context has no simdrop_ops or simdrop_dtypes")
+        proc = run_report(path, "--out", self.out)
+        self.assertIn("predates the key", proc.stderr)
+        path = write_json(self.tmp.name, "no-dtypes.json", bench_entries(reps=1),
+                          {k: v for k, v in CONTEXT.items() if k != "simdrop_dtypes"})
+        self.assert_refused(path, "its context has no simdrop_dtypes (")
+
+    def test_malformed_op_list(self):
+        path = write_json(self.tmp.name, "bad-ops.json", bench_entries(reps=1),
+                          dict(CONTEXT, simdrop_ops="mask:core,forward"))
+        self.assert_refused(path, "simdrop_ops item 'forward' is not a new name:group")
+        path = write_json(self.tmp.name, "bad-dtypes.json", bench_entries(reps=1),
+                          dict(CONTEXT, simdrop_dtypes="f32,half"))
+        self.assert_refused(path, "simdrop_dtypes names 'half'")
+
+    def test_runs_that_list_different_ops(self):
+        good = write_json(self.tmp.name, "good.json", bench_entries(reps=1))
+        other = write_json(self.tmp.name, "other-bench.json", extra_entries(), EXTRA_CONTEXT)
+        proc = run_report(good, other, "--out", self.out)
+        self.assertEqual(proc.returncode, 2)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn(f"{other}: its context lists other ops or element types than {good}", lines[0])
+        with open(os.path.join(self.out, "report.md")) as f:
+            self.assertEqual(f.read(), "previous report\n")
 
     def test_one_bad_file_among_good_ones(self):
         good = write_json(self.tmp.name, "good.json", bench_entries(reps=1))
