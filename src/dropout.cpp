@@ -21,8 +21,7 @@ template <class T>
 void forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask, Names names) {
   check_probability(p);
   check_elementwise(x, y, s, mask, names);
-  dropout_pass(kernels_for<T>(Work::fused, y.size_bytes()), x.data(), y.data(), x.size(), drop_threshold(p), s,
-               scale_of<T>(p), mask.empty() ? nullptr : mask.data(), use_streaming(y.size_bytes()));
+  dropout_pass(fused_pass(y, p, s, mask.empty() ? nullptr : mask.data()), x.data(), y.data(), scale_of<T>(p));
 }
 
 template <class T>

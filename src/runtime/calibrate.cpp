@@ -49,14 +49,15 @@ void run_once(const KernelTable& k, Work work, Buffers& b, bool stream) {
       k.mask(b.mask.data(), b.n, kStream.seed, kStream.offset, t, kStream.generator);
       break;
     case Work::fused:  // one block of the dropout pass, on this thread
-      run_fused_block(k, b.n, kStream, t, nullptr, dropout_step(k, b.x.get(), b.y, scale, stream),
-                      dropout_pipelined(k, b.x.get(), b.y, t, kStream, scale, stream));
+      run_fused_block(FusedPass{&k, b.n, kStream, t, nullptr, stream}, dropout_step(k, b.x.get(), b.y, scale, stream),
+                      dropout_pipelined(k, b.x.get(), b.y, scale));
       break;
     case Work::apply:
       k.of<float>().apply(b.x.get(), b.y, b.mask.data(), b.n, scale, stream);
       break;
     case Work::gaussian:
-      k.of<float>().gaussian(b.x.get(), b.y, b.n, pass_at(kStream, kStream.offset, t, nullptr, false), 0.5f);
+      k.of<float>().gaussian(b.x.get(), b.y, b.n,
+                             Pass{kStream.seed, kStream.offset, t, kStream.generator, nullptr, false}, 0.5f);
       break;
   }
 }

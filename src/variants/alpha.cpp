@@ -22,19 +22,17 @@ template <class T>
 void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& table = kernels_for<T>(Work::fused, y.size_bytes());
-  const TypedKernels<T>& k = table.of<T>();
+  const FusedPass pass = fused_pass(y, p, s, mask.empty() ? nullptr : mask.data());
+  const TypedKernels<T>& k = pass.kernels->of<T>();
   using C = compute_t<T>;
   const Affine<C> coefficients{static_cast<C>(c.a), static_cast<C>(c.b), static_cast<C>(c.dropped)};
-  const bool stream = use_streaming(y.size_bytes());
-  const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      table, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
+      pass,
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
-        k.affine(x.data() + i, y.data() + i, bits, m, coefficients, stream);
+        k.affine(x.data() + i, y.data() + i, bits, m, coefficients, pass.stream);
       },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-        return k.affine_pipelined(x.data() + i, y.data() + i, count, pass_at(s, offset, t, out, stream), coefficients);
+      [&](std::size_t i, const FusedPass& sub) {
+        return k.affine_pipelined(x.data() + i, y.data() + i, sub.n, sub.pipelined(), coefficients);
       });
 }
 

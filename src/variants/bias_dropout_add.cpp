@@ -40,21 +40,19 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
     check_no_overlap(residual, mask, "residual", "mask", false);
   }
   check_elementwise(x, y, s, mask, kForward);
-  const KernelTable& table = kernels_for<T>(Work::fused, y.size_bytes());
-  const TypedKernels<T>& k = table.of<T>();
+  const FusedPass pass = fused_pass(y, p, s, mask.empty() ? nullptr : mask.data());
+  const TypedKernels<T>& k = pass.kernels->of<T>();
   const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
-  const bool stream = use_streaming(y.size_bytes());
-  const std::uint64_t t = drop_threshold(p);
   fused_blocks(
-      table, x.size(), t, s, mask.empty() ? nullptr : mask.data(),
+      pass,
       [&](std::size_t i, std::size_t m, const std::uint64_t* bits) {
         k.bias_add(x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, bits, m, scale,
-                   stream);
+                   pass.stream);
       },
-      [&](std::size_t i, std::size_t count, std::uint64_t offset, std::uint64_t* out) {
-        return k.bias_add_pipelined(x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, count,
-                                    pass_at(s, offset, t, out, stream), scale);
+      [&](std::size_t i, const FusedPass& sub) {
+        return k.bias_add_pipelined(x.data() + i, bias.data(), cols, i % cols, residual.data() + i, y.data() + i, sub.n,
+                                    sub.pipelined(), scale);
       });
 }
 

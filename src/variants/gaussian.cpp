@@ -25,7 +25,7 @@ void gaussian_call(std::span<const T> in, std::span<T> out, double p, Stream s, 
   const TypedKernels<T>& k = kernels_for<T>(Work::gaussian, out.size_bytes()).template of<T>();
   const float sigma = static_cast<float>(std::sqrt(p / (1.0 - p)));
   for_each_block(in.size(), [&](std::size_t b, std::size_t e) {
-    k.gaussian(in.data() + b, out.data() + b, e - b, pass_at(s, s.offset + b, 0, nullptr, false), sigma);
+    k.gaussian(in.data() + b, out.data() + b, e - b, Pass{s.seed, s.offset + b, 0, s.generator, nullptr, false}, sigma);
   });
 }
 
