@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-
 #include <simdrop/family.hpp>
 
 namespace simdrop::detail {

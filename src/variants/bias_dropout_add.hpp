@@ -1,5 +1,6 @@
 // The transformer's fused bias-dropout-residual, y = residual + dropout(x + bias), and its backward passes
 // (dx as the core's, dbias as column sums in fixed row blocks, the same for any thread count).
+#pragma once
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +17,9 @@
 
 namespace simdrop {
 namespace detail {
-namespace {
 
 // Checks that `elements` is a whole number of rows of `cols` (the bias or dbias length).
-void check_rows(std::size_t elements, std::size_t cols, std::string_view buffer, std::string_view bias_name) {
+inline void check_rows(std::size_t elements, std::size_t cols, std::string_view buffer, std::string_view bias_name) {
   if (cols == 0 && elements != 0)
     fail_argument(bias_name, "is empty but " + std::string(buffer) + " has " + std::to_string(elements) + " elements");
   if (cols != 0 && elements % cols != 0)
@@ -134,62 +134,6 @@ void bias_backward(std::span<const T> dy, std::span<T> dx, std::span<T> dbias, d
       dbias);
 }
 
-}  // namespace
 }  // namespace detail
-
-using detail::kBackward;
-using detail::kForward;
-
-// The public overloads: one visible definition per element type (simdrop/family.hpp declares the same list).
-void bias_dropout_add_forward(std::span<const float> x, std::span<const float> bias, std::span<const float> residual,
-                              std::span<float> y, double p, Stream s, std::span<std::uint64_t> mask) {
-  detail::bias_dropout_add(x, bias, residual, y, p, s, mask);
-}
-void bias_dropout_add_backward(std::span<const float> dy, std::span<const std::uint64_t> mask, std::span<float> dx,
-                               std::span<float> dbias, double p) {
-  detail::bias_backward(dy, mask, dx, dbias, p);
-}
-void bias_dropout_add_backward(std::span<const float> dy, std::span<float> dx, std::span<float> dbias, double p,
-                               Stream s) {
-  detail::bias_backward(dy, dx, dbias, p, s);
-}
-void bias_dropout_add_forward(std::span<const double> x, std::span<const double> bias, std::span<const double> residual,
-                              std::span<double> y, double p, Stream s, std::span<std::uint64_t> mask) {
-  detail::bias_dropout_add(x, bias, residual, y, p, s, mask);
-}
-void bias_dropout_add_backward(std::span<const double> dy, std::span<const std::uint64_t> mask, std::span<double> dx,
-                               std::span<double> dbias, double p) {
-  detail::bias_backward(dy, mask, dx, dbias, p);
-}
-void bias_dropout_add_backward(std::span<const double> dy, std::span<double> dx, std::span<double> dbias, double p,
-                               Stream s) {
-  detail::bias_backward(dy, dx, dbias, p, s);
-}
-void bias_dropout_add_forward(std::span<const bfloat16> x, std::span<const bfloat16> bias,
-                              std::span<const bfloat16> residual, std::span<bfloat16> y, double p, Stream s,
-                              std::span<std::uint64_t> mask) {
-  detail::bias_dropout_add(x, bias, residual, y, p, s, mask);
-}
-void bias_dropout_add_backward(std::span<const bfloat16> dy, std::span<const std::uint64_t> mask,
-                               std::span<bfloat16> dx, std::span<bfloat16> dbias, double p) {
-  detail::bias_backward(dy, mask, dx, dbias, p);
-}
-void bias_dropout_add_backward(std::span<const bfloat16> dy, std::span<bfloat16> dx, std::span<bfloat16> dbias,
-                               double p, Stream s) {
-  detail::bias_backward(dy, dx, dbias, p, s);
-}
-void bias_dropout_add_forward(std::span<const float16> x, std::span<const float16> bias,
-                              std::span<const float16> residual, std::span<float16> y, double p, Stream s,
-                              std::span<std::uint64_t> mask) {
-  detail::bias_dropout_add(x, bias, residual, y, p, s, mask);
-}
-void bias_dropout_add_backward(std::span<const float16> dy, std::span<const std::uint64_t> mask, std::span<float16> dx,
-                               std::span<float16> dbias, double p) {
-  detail::bias_backward(dy, mask, dx, dbias, p);
-}
-void bias_dropout_add_backward(std::span<const float16> dy, std::span<float16> dx, std::span<float16> dbias, double p,
-                               Stream s) {
-  detail::bias_backward(dy, dx, dbias, p, s);
-}
 
 }  // namespace simdrop
