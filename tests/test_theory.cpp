@@ -1,5 +1,5 @@
-// The theory lab's experiments (bench/theory/), run small: every check of every claim must come out as the
-// derivations in bench/theory/*.cpp say, with the same tolerances as simdrop_theory (Config::sigmas = 6
+// The theory lab's experiments (theory/), run small: every check of every claim must come out as the
+// derivations in theory/*.cpp say, with the same tolerances as simdrop_theory (Config::sigmas = 6
 // standard errors, or a rounding bound for identities). Seeds are fixed: a pass is reproducible.
 // The negative controls the issue asks for are asserted by name: the majority-vote 0-1 error is not an
 // identity, the sigmoid is not convex, p(1-p) falls for p > 1/2.
@@ -24,7 +24,7 @@ namespace {
 #endif
 
 // About 1/16 of the program's sample counts (1/32 under the sanitizers, which slow the loops ~3-10x). Each
-// claim keeps floors on its counts (bench/theory/claims_*.cpp) so the statistics stay meaningful.
+// claim keeps floors on its counts (theory/claims_*.cpp) so the statistics stay meaningful.
 th::Config small() {
   th::Config c;
 #ifdef SIMDROP_THEORY_SANITIZED
