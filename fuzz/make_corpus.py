@@ -2,7 +2,12 @@
 """Writes the seed corpus of simdrop's differential fuzzer (fuzz/corpus/) in its input format, version 1,
 documented at the top of fuzz/fuzz_differential.cpp (a 50-byte header, then raw bytes of the first inputs).
 
-    /usr/bin/python3 fuzz/make_corpus.py [output directory, default fuzz/corpus next to this script]
+    /usr/bin/python3 fuzz/make_corpus.py [--replay BINARY] [output directory, default fuzz/corpus next to this script]
+
+The ops and element types, and which ops take a mask or can be split, come from the built replay target
+(simdrop_fuzz_replay --list-ops / --list-dtypes, which print src/ops.hpp's kOps and src/element.hpp's
+ElementTypes in the order of the op and dtype bytes): build it first (cmake --build build/<preset> --target
+simdrop_fuzz_replay). --replay names the binary; by default the newest build/*/fuzz/simdrop_fuzz_replay.
 
 The files are small and deterministic: rerunning this script rewrites the same bytes. It replaces the
 *.bin files of the directory it writes (only those), so a case renamed here does not leave its old file.
@@ -11,17 +16,40 @@ Coverage: every entry point x element type once (the matrix below), each carryin
 streaming stores, special and raw values, the parallel path at 300k elements), then make_mask's own cases and
 one case per kind of bad input (each must throw std::invalid_argument and write nothing).
 """
+import argparse
+import glob
 import os
 import struct
-import sys
+import subprocess
 
-OPS = ["make_mask", "forward", "backward-mask", "backward-regen",
-       "channel-forward", "channel-backward-mask", "channel-backward-regen",
-       "shared-forward", "shared-backward-mask", "shared-backward-regen",
-       "alpha-forward", "alpha-backward-mask", "alpha-backward-regen",
-       "gaussian-forward", "gaussian-backward",
-       "bda-forward", "bda-backward-mask", "bda-backward-regen"]
-DTYPES = ["f32", "f64", "bf16", "f16"]
+# Filled by load_lists() from the replay binary: the ops' corpus names in op-byte order, each op's variant and
+# properties (mask-out, mask-in, split, p-below-one), and the element types' names in dtype-byte order.
+OPS = []
+VARIANT = {}
+PROPERTIES = {}
+DTYPES = []
+MAKE_MASK = "make_mask"  # op 0, which has its own cases below (fuzz/op_rules.hpp: kMakeMask)
+
+
+def find_replay(root):
+    """The newest build/*/fuzz/simdrop_fuzz_replay under the repository root."""
+    found = glob.glob(os.path.join(root, "build", "*", "fuzz", "simdrop_fuzz_replay"))
+    if not found:
+        raise SystemExit("make_corpus.py: no build/*/fuzz/simdrop_fuzz_replay; build it (cmake --build "
+                         "build/<preset> --target simdrop_fuzz_replay) or pass --replay BINARY")
+    return max(found, key=os.path.getmtime)
+
+
+def load_lists(replay):
+    ops = subprocess.run([replay, "--list-ops"], check=True, capture_output=True, text=True).stdout.split("\n")
+    for line in filter(None, ops):
+        name, variant, *properties = line.split()
+        OPS.append(name)
+        VARIANT[name] = variant
+        PROPERTIES[name] = set(properties)
+    dtypes = subprocess.run([replay, "--list-dtypes"], check=True, capture_output=True, text=True).stdout.split()
+    DTYPES.extend(dtypes)
+    assert OPS[0] == MAKE_MASK, OPS[0]
 
 # p modes (decode_p) and offset modes (decode_offset)
 P_ZERO, P_ONE, P_2M33, P_2M32, P_3X2M33, P_1M2M33, P_1M2M32, P_1M3X2M33 = range(8)
@@ -53,13 +81,10 @@ def encode(op, dtype=0, *, in_place=False, mask=True, split=False, nhwc=False, m
 
 def family_shape(op, n):
     """dims / dims2 giving a non-trivial family shape for about n elements."""
-    if op.startswith("channel"):
-        return {"dims": 3, "dims2": 2}        # batch 2, channels 3, spatial n / 6
-    if op.startswith("shared"):
-        return {"dims": 36}                   # row 37, steps n / 37
-    if op.startswith("bda"):
-        return {"dims": 19}                   # cols 20, rows n / 20
-    return {}
+    return {"channel_dropout": {"dims": 3, "dims2": 2},   # batch 2, channels 3, spatial n / 6
+            "shared_dropout": {"dims": 36},               # row 37, steps n / 37
+            "bias_dropout_add": {"dims": 19},             # cols 20, rows n / 20
+            }.get(VARIANT[op], {})
 
 
 # One extra feature per matrix case, in turn: (name suffix, fields).
@@ -94,23 +119,18 @@ FEATURES = [
     ("isa-3-grain-192", {"isa": 3, "grain": 192}),
 ]
 
-MASK_OUT_OPS = {"forward", "channel-forward", "shared-forward", "alpha-forward", "bda-forward"}
-SPLIT_OPS = {"forward", "backward-mask", "backward-regen", "alpha-forward", "alpha-backward-mask",
-             "alpha-backward-regen", "gaussian-forward", "gaussian-backward"}
-
-
 def applies(op, suffix):
     """Whether a feature means something for the op (so that every file's name says what it tests)."""
     if suffix == "mask-absent":
-        return op in MASK_OUT_OPS
+        return "mask-out" in PROPERTIES[op]
     if "split" in suffix:
-        return op in SPLIT_OPS
+        return "split" in PROPERTIES[op]
     if suffix == "nhwc":
-        return op.startswith("channel")
+        return VARIANT[op] == "channel_dropout"
     if suffix == "random-mask":
-        return op.endswith("backward-mask")
+        return "mask-in" in PROPERTIES[op]
     if suffix == "p-exact-1":  # alpha and Gaussian dropout need p < 1 (p = 1 is a bad-input case below)
-        return not op.startswith(("alpha", "gaussian"))
+        return "p-below-one" not in PROPERTIES[op]
     return True
 
 
@@ -119,7 +139,7 @@ def cases():
     k = 0      # matrix case number
     turn = 0   # the next feature to use once every feature has been used
     used = set()
-    for op in OPS[1:]:
+    for op in (op for op in OPS if op != MAKE_MASK):
         for dt, dname in enumerate(DTYPES):
             # The first feature not used yet that applies to the op; once all are used, the next in turn.
             fresh = [f for f in FEATURES if f[0] not in used and applies(op, f[0])]
@@ -188,7 +208,12 @@ def cases():
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
+    parser = argparse.ArgumentParser(description="Writes the differential fuzzer's seed corpus.")
+    parser.add_argument("target", nargs="?", default=os.path.join(here, "corpus"), help="output directory")
+    parser.add_argument("--replay", help="simdrop_fuzz_replay (default: the newest build/*/fuzz/ one)")
+    args = parser.parse_args()
+    load_lists(args.replay or find_replay(os.path.dirname(here)))
+    target = args.target
     os.makedirs(target, exist_ok=True)
     for name in os.listdir(target):
         if name.endswith(".bin"):

@@ -1,6 +1,12 @@
 // Replays fuzzer inputs without libFuzzer: each argument is a file or a directory (searched recursively,
 // files in name order); every file's bytes go to LLVMFuzzerTestOneInput once. Exits 1 when no input ran
 // (an empty or missing corpus is an error), 0 otherwise; a failing input aborts inside the fuzz target.
+//
+// --list-ops and --list-dtypes (alone) print the lists the input format indexes, for fuzz/make_corpus.py:
+//   --list-ops     one line per op byte (src/ops.hpp's kOps, in order): the op's corpus name, its variant, then
+//                  the properties the seed corpus picks features by: mask-out (an optional mask it writes),
+//                  mask-in (a stored mask it reads), split (checked as two calls), p-below-one (p = 1 invalid)
+//   --list-dtypes  one line per dtype byte: the element type's short name (src/element.hpp's ElementTypes)
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,10 +15,12 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "float16_ties.hpp"
+#include "op_rules.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv);
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -36,9 +44,35 @@ bool run_file(const std::filesystem::path& path) {
   return true;
 }
 
+void list_ops() {
+  namespace fz = simdrop::fuzz;
+  for (std::size_t i = 0; i < fz::kOps.size(); ++i) {
+    const auto& op = fz::kOps[i];
+    std::string line = std::string(op.corpus) + " " + std::string(simdrop::detail::variant_name(op.variant));
+    if (op.mask == fz::MaskRole::out_optional) line += " mask-out";
+    if (op.mask == fz::MaskRole::in_required) line += " mask-in";
+    if (fz::splittable(i)) line += " split";
+    if (simdrop::detail::p_below_one(op.variant)) line += " p-below-one";
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+void list_dtypes() {
+  simdrop::detail::for_each_element_type(
+      [](auto t) { std::printf("%s\n", simdrop::detail::element_name<typename decltype(t)::type>()); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view(argv[1]) == "--list-ops") {
+    list_ops();
+    return 0;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "--list-dtypes") {
+    list_dtypes();
+    return 0;
+  }
   LLVMFuzzerInitialize(&argc, &argv);
   std::size_t ran = 0;
   bool error = false;
