@@ -26,6 +26,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "baselines/composed.hpp"
@@ -43,21 +44,17 @@
 namespace simdrop::bench {
 namespace {
 
-// One Factory<T> per dtype of the list (SIMDROP_BENCH_DTYPES), each a member named as the dtype.
-struct Factories {
-#define SIMDROP_BENCH_FACTORY(name, T) Factory<T> name;
-  SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_FACTORY)
-#undef SIMDROP_BENCH_FACTORY
-};
+// One Factory<T> per element type of ElementTypes (src/element.hpp): std::get<Factory<T>>.
+template <class... T>
+std::tuple<Factory<T>...> factory_tuple(detail::TypeList<T...>);
+using Factories = decltype(factory_tuple(ElementTypes{}));
 
-// The factories of a generic maker, callable as maker(op, workload) for a Workload<T> of every dtype.
+// The factories of a generic maker, callable as maker(op, workload) for a Workload<T> of every element type.
 template <class Maker>
 Factories factories(const Maker& maker) {
-  return Factories{
-#define SIMDROP_BENCH_FACTORY(name, T) Factory<T>(maker),
-      SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_FACTORY)
-#undef SIMDROP_BENCH_FACTORY
-  };
+  Factories f;
+  for_each_element_type([&]<class T>(std::type_identity<T>) { std::get<Factory<T>>(f) = Factory<T>(maker); });
+  return f;
 }
 
 struct Impl {
@@ -106,7 +103,7 @@ std::vector<Impl> implementations(bool include_broken) {
 // every dtype or none).
 bool has_op(const Impl& impl, Op op) {
   Workload<float> w(0, 0.5, 1);
-  return impl.make.f32(op, w).has_value();
+  return std::get<Factory<float>>(impl.make)(op, w).has_value();
 }
 
 // A case prepared and validated: its buffers, the implementation's run and the validation's result (error
@@ -253,21 +250,16 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
     // types' (the mask of the same elements as their cases: the floor of their roofline); fp64 has no mask of its
     // own (its n is fp32's / 2).
     if (op == Op::mask) {
-      if (dt == Dtype::f64 || (dtype_bytes(dt) == 2 && impl.name != "simdrop")) return;
-      dt = Dtype::f32;
+      if (dt == dtype_of<double> || (dtype_bytes(dt) == 2 && impl.name != "simdrop")) return;
+      dt = dtype_of<float>;
     }
     Case c{op, impl.name, dt, n, p, t, impl.path};
     const std::string name = c.name();
     if (!registered.insert(name).second) return;
     benchmark::internal::Benchmark* b = nullptr;
-    switch (dt) {
-#define SIMDROP_BENCH_REGISTER(d, T)                                                 \
-  case Dtype::d:                                                                     \
-    b = benchmark::RegisterBenchmark(name.c_str(), run_case<T>, c, impl.make.d);    \
-    break;
-      SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_REGISTER)
-#undef SIMDROP_BENCH_REGISTER
-    }
+    with_dtype(dt, [&]<class T>(std::type_identity<T>) {
+      b = benchmark::RegisterBenchmark(name.c_str(), run_case<T>, c, std::get<Factory<T>>(impl.make));
+    });
     b->UseRealTime()->Unit(benchmark::kMicrosecond);
   };
   const auto& ops = kCoreOps;
@@ -283,7 +275,7 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
   auto add_with_paths = [&](const Impl& impl, Op op, Dtype dt, std::size_t bytes, int p, int t) {
     add(impl, op, dt, bytes, p, t);
     const bool path_op = op == Op::mask || op == Op::forward || op == Op::backward_mask;
-    if (impl.name == "simdrop" && path_op && dt == Dtype::f32 && p == 30 && (bytes == in_cache || bytes == dram) &&
+    if (impl.name == "simdrop" && path_op && dt == dtype_of<float> && p == 30 && (bytes == in_cache || bytes == dram) &&
         std::find(ends.begin(), ends.end(), t) != ends.end())
       for (const Impl& path : impls)
         if (path.path) add(path, op, dt, bytes, p, t);
@@ -315,7 +307,7 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
     const bool own = impl.name == "simdrop" || impl.name == "copy";
     for (Op op : kFamilyOps)
       for (Dtype dt : kDtypes) {
-        if ((dt == Dtype::f64 && !own) || !runs_dtype(impl, dt)) continue;
+        if ((dt == dtype_of<double> && !own) || !runs_dtype(impl, dt)) continue;
         if (profile == "quick") {
           // PyTorch's 16-bit family at the DRAM size takes minutes (its bf16 Gaussian dropout runs at ~0.01 G el/s):
           // the quick profile runs it in cache only.
@@ -333,10 +325,10 @@ std::vector<std::string> register_all(const std::string& profile, bool include_b
   for (const Impl& impl : impls) {
     // The scaling sweep: forward of simdrop, copy and torch at the DRAM size over every thread count.
     if (impl.name == "simdrop" || impl.name == "copy" || impl.name == "torch")
-      for (int t : threads) add(impl, Op::forward, Dtype::f32, dram, 30, t);
+      for (int t : threads) add(impl, Op::forward, dtype_of<float>, dram, 30, t);
     // The bandwidth curve: forward of simdrop, copy and Eigen from L1 to beyond L3, 1 thread.
     if (impl.name == "simdrop" || impl.name == "copy" || impl.name == "eigen")
-      for (std::size_t bytes : size.curve) add(impl, Op::forward, Dtype::f32, bytes, 30, 1);
+      for (std::size_t bytes : size.curve) add(impl, Op::forward, dtype_of<float>, bytes, 30, 1);
   }
   return {registered.begin(), registered.end()};
 }
@@ -454,6 +446,9 @@ void add_context(const std::string& profile, const Calibration& calibration) {
   // Bytes of one array in the in-cache and DRAM cases (fp64 cases have fp32's elements / 2, bf16 and f16 x 2).
   benchmark::AddCustomContext("size_in_cache_bytes", std::to_string(size.in_cache));
   benchmark::AddCustomContext("size_dram_bytes", std::to_string(size.dram));
+  // The timed ops and the element types, from src/'s lists: the report takes its names from these.
+  benchmark::AddCustomContext("simdrop_ops", ops_context());
+  benchmark::AddCustomContext("simdrop_dtypes", dtypes_context());
   benchmark::AddCustomContext("profile", profile);
   benchmark::AddCustomContext("grain_size", std::to_string(grain_size()));
 }

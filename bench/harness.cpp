@@ -11,30 +11,6 @@
 
 namespace simdrop::bench {
 
-const char* op_name(Op op) {
-  switch (op) {
-    case Op::mask:
-      return "mask";
-    case Op::forward:
-      return "forward";
-    case Op::backward_mask:
-      return "backward_mask";
-    case Op::backward_regen:
-      return "backward_regen";
-    case Op::channel:
-      return "channel";
-    case Op::shared:
-      return "shared";
-    case Op::alpha:
-      return "alpha";
-    case Op::gaussian:
-      return "gaussian";
-    case Op::bias_dropout_add:
-      return "bias_dropout_add";
-  }
-  return "?";
-}
-
 FamilyShape family_shape(std::size_t n) {
   FamilyShape s{};
   s.spatial = std::max<std::size_t>(1, std::min<std::size_t>(n, 1024));
@@ -46,27 +22,32 @@ FamilyShape family_shape(std::size_t n) {
 }
 
 const char* dtype_name(Dtype d) {
-  switch (d) {
-#define SIMDROP_BENCH_DTYPE_NAME(name, T) \
-  case Dtype::name:                       \
-    return #name;
-    SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_DTYPE_NAME)
-#undef SIMDROP_BENCH_DTYPE_NAME
-  }
-  return "?";
+  const char* name = "?";
+  with_dtype(d, [&]<class T>(std::type_identity<T>) { name = element_name<T>(); });
+  return name;
 }
 
 std::size_t dtype_bytes(Dtype d) {
-  switch (d) {
-#define SIMDROP_BENCH_DTYPE_BYTES(name, T) \
-  case Dtype::name:                        \
-    return sizeof(T);
-    SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_DTYPE_BYTES)
-#undef SIMDROP_BENCH_DTYPE_BYTES
-  }
-  return 0;
+  std::size_t bytes = 0;
+  with_dtype(d, [&]<class T>(std::type_identity<T>) { bytes = sizeof(T); });
+  return bytes;
 }
 
+std::string ops_context() {
+  std::string s;
+  for (std::size_t k = 0; k < kTimedOpIndices.size(); ++k) {
+    const Op op = static_cast<Op>(k);
+    s += (s.empty() ? "" : ",") + std::string(op_name(op)) +
+         (op_info(op).variant == detail::Variant::dropout ? ":core" : ":family");
+  }
+  return s;
+}
+
+std::string dtypes_context() {
+  std::string s;
+  for (Dtype d : kDtypes) s += (s.empty() ? "" : ",") + std::string(dtype_name(d));
+  return s;
+}
 
 std::string Case::name() const {
   std::ostringstream s;
@@ -94,8 +75,8 @@ std::shared_ptr<const Buffer<T>> input_values(std::size_t n) {
       z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
       z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
       z ^= z >> 31;
-      // Computed in Wide<T> (T itself for fp32 and fp64) and rounded once to T.
-      using W = Wide<T>;
+      // Computed in compute_t<T> (T itself for fp32 and fp64) and rounded once to T.
+      using W = compute_t<T>;
       const W unit = static_cast<W>(static_cast<std::int64_t>(z >> 11)) * static_cast<W>(0x1p-53);
       const W magnitude = W(0.125) + W(1.875) * unit;
       (*values)[i] = narrow<T>((z & 1u) ? magnitude : -magnitude);
@@ -111,7 +92,7 @@ Workload<T>::Workload(std::size_t n_, double p_, int threads_)
     : n(n_),
       p(p_),
       threads(threads_),
-      scale(static_cast<Wide<T>>(1.0 / (1.0 - p_))),
+      scale(scale_of<T>(p_)),
       input(input_values<T>(n_)),
       in(*input),
       out(n_) {}
@@ -124,7 +105,7 @@ void Workload<T>::prepare_residual() {
   residual.resize(n);
   bias.resize(shape.cols);
   for (std::size_t i = 0; i < n; ++i) residual[i] = in[(i * 7 + 3) % n];
-  for (std::size_t c = 0; c < shape.cols; ++c) bias[c] = narrow<T>(widen(in[(c * 13 + 5) % n]) * Wide<T>(0.5));
+  for (std::size_t c = 0; c < shape.cols; ++c) bias[c] = narrow<T>(widen(in[(c * 13 + 5) % n]) * compute_t<T>(0.5));
 }
 
 namespace {
@@ -158,7 +139,7 @@ struct DropoutSums {
 
 template <class T>
 Check check_dropout(const Workload<T>& w, const T* out) {
-  using W = Wide<T>;
+  using W = compute_t<T>;
   const double tolerance = 4 * epsilon<T>();
   // Sums per chunk of 64 Ki elements, on the caller's threads, added in chunk order: the same sums whatever the
   // threads.
@@ -224,10 +205,10 @@ Check check_dropout(const Workload<T>& w, const T* out) {
 }
 
 template <class T>
-Check check_floor(const Workload<T>& w, const T* out, Wide<T> factor, const T* residual) {
+Check check_floor(const Workload<T>& w, const T* out, compute_t<T> factor, const T* residual) {
   for (std::size_t i = 0; i < w.n; ++i) {
     bool right;
-    if constexpr (is_16_bit<T>)  // the floor moves bits: a copy, or the 16-bit integer sum of the bits
+    if constexpr (is_half_v<T>)  // the floor moves bits: a copy, or the 16-bit integer sum of the bits
       right = out[i].bits == (residual ? static_cast<std::uint16_t>(w.in[i].bits + residual[i].bits)
                                        : factor == 1 ? w.in[i].bits : narrow<T>(widen(w.in[i]) * factor).bits);
     else
@@ -253,7 +234,7 @@ std::string element_error(std::size_t i, const std::string& what) {
 
 template <class T>
 Check check_family(Op op, const Workload<T>& w, const T* out) {
-  using W = Wide<T>;
+  using W = compute_t<T>;
   const FamilyShape sh = family_shape(w.n);
   const T* x = w.in.data();
   // The values simdrop's definition gives: the expression in W on widened inputs, rounded once to T.
@@ -339,13 +320,26 @@ Check check_family(Op op, const Workload<T>& w, const T* out) {
   }
 }
 
-#define SIMDROP_BENCH_INSTANTIATE(name, T)                                             \
-  template std::shared_ptr<const Buffer<T>> input_values(std::size_t);                  \
-  template struct Workload<T>;                                                          \
-  template Check check_dropout(const Workload<T>&, const T*);                           \
-  template Check check_floor(const Workload<T>&, const T*, Wide<T>, const T*);          \
-  template Check check_family(Op, const Workload<T>&, const T*);
-SIMDROP_BENCH_DTYPES(SIMDROP_BENCH_INSTANTIATE)
-#undef SIMDROP_BENCH_INSTANTIATE
+// One line per element type of ElementTypes (src/element.hpp) and template; a type missing here is a link error.
+template std::shared_ptr<const Buffer<float>> input_values(std::size_t);
+template std::shared_ptr<const Buffer<double>> input_values(std::size_t);
+template std::shared_ptr<const Buffer<bfloat16>> input_values(std::size_t);
+template std::shared_ptr<const Buffer<float16>> input_values(std::size_t);
+template struct Workload<float>;
+template struct Workload<double>;
+template struct Workload<bfloat16>;
+template struct Workload<float16>;
+template Check check_dropout(const Workload<float>&, const float*);
+template Check check_dropout(const Workload<double>&, const double*);
+template Check check_dropout(const Workload<bfloat16>&, const bfloat16*);
+template Check check_dropout(const Workload<float16>&, const float16*);
+template Check check_floor(const Workload<float>&, const float*, float, const float*);
+template Check check_floor(const Workload<double>&, const double*, double, const double*);
+template Check check_floor(const Workload<bfloat16>&, const bfloat16*, float, const bfloat16*);
+template Check check_floor(const Workload<float16>&, const float16*, float, const float16*);
+template Check check_family(Op, const Workload<float>&, const float*);
+template Check check_family(Op, const Workload<double>&, const double*);
+template Check check_family(Op, const Workload<bfloat16>&, const bfloat16*);
+template Check check_family(Op, const Workload<float16>&, const float16*);
 
 }  // namespace simdrop::bench

@@ -32,7 +32,7 @@ void parallel_chunks(std::size_t n, const F& f, std::size_t grain = 64) {
 
 template <class T>
 std::optional<Prepared> make_composed(Op op, Workload<T>& w) {
-  using W = Wide<T>;
+  using W = compute_t<T>;
   const FamilyShape sh = family_shape(w.n);
   const Stream s{w.seed, 0};
   const double data_bytes = 2.0 * w.n * sizeof(T);

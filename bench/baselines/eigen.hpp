@@ -48,7 +48,7 @@ std::optional<Prepared> make_eigen(Op op, Workload<T>& w) {
   auto apply = [&w, st, n] {
     Eigen::Map<const Array> x(reinterpret_cast<const E*>(w.in.data()), n);
     Eigen::Map<Array> y(reinterpret_cast<E*>(w.out.data()), n);
-    if constexpr (is_16_bit<T>)
+    if constexpr (is_half_v<T>)
       y = st->mask.select((x.template cast<float>() * w.scale).template cast<E>(), E(0.0f));
     else
       y = st->mask.select(x * w.scale, T(0));
