@@ -15,7 +15,8 @@ import os
 
 VERDICTS = ("holds", "corrected", "fails")
 REQUIRED = ("id", "statement", "conditions", "predicted", "measured", "stderr", "tolerance", "verdict")
-SOURCE = "`../shared/seed-dropout-zh.txt` (chapter 1, \"Principles and mechanisms\")"
+SOURCE = ("the seed text (chapter 1, \"principles and mechanisms\", of a Chinese text on dropout from which "
+          "simdrop started; not part of the repository, so each claim below is stated in the project's own words)")
 
 
 class TheoryError(Exception):

@@ -121,7 +121,7 @@ std::string basis(const Check& k, const Config& c) {
 std::string to_json(const std::vector<ClaimResult>& claims, const Config& c) {
   std::ostringstream o;
   o << "{\n  \"tool\": \"simdrop_theory\",\n  \"simdrop_version\": " << jstr(std::string(simdrop::version()))
-    << ",\n  \"source\": \"../shared/seed-dropout-zh.txt, chapter 1\",\n  \"sigmas\": " << jnum(c.sigmas)
+    << ",\n  \"source\": \"the seed text: chapter 1 (principles and mechanisms) of a Chinese text on dropout\",\n  \"sigmas\": " << jnum(c.sigmas)
     << ",\n  \"size\": " << jnum(c.size) << ",\n  \"seed\": " << c.seed << ",\n  \"claims\": [";
   for (std::size_t i = 0; i < claims.size(); ++i) {
     const ClaimResult& r = claims[i];

@@ -1,4 +1,5 @@
-// The theory lab: the statements of the seed text (../shared/seed-dropout-zh.txt, chapter 1) about why
+// The theory lab: the statements of the seed text (chapter 1, "principles and mechanisms", of a Chinese text on
+// dropout from which the project started; each claim is restated in the project's own words) about why
 // dropout works, each turned into an experiment that draws its randomness from simdrop's own masks.
 //
 // Every claim returns a ClaimResult: a headline quantity (predicted, measured, standard error, tolerance)
