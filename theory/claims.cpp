@@ -67,6 +67,50 @@ std::string fmt(double v) {
   std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
+std::string fmt_list(const double* v, std::size_t n) {
+  std::string o = "[";
+  for (std::size_t i = 0; i < n; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", v[i]);
+    o += (i ? ", " : "") + std::string(buf);
+  }
+  return o + "]";
+}
+
+// Numerical Recipes' betacf (modified Lentz) on the side where the fraction converges fast.
+double incomplete_beta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double lbeta = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b);
+  const double front = std::exp(lbeta + a * std::log(x) + b * std::log1p(-x));
+  if (x > (a + 1) / (a + b + 2)) return 1 - incomplete_beta(b, a, 1 - x);
+  constexpr double tiny = 1e-300;
+  double C = 1, D = 1 - (a + b) * x / (a + 1);
+  D = 1 / (std::abs(D) < tiny ? tiny : D);
+  double f = D;
+  for (int m = 1; m <= 10000; ++m) {
+    for (int half = 0; half < 2; ++half) {
+      const double num = half == 0 ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+                                   : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+      D = 1 + num * D;
+      D = 1 / (std::abs(D) < tiny ? tiny : D);
+      C = 1 + num / C;
+      if (std::abs(C) < tiny) C = tiny;
+      f *= C * D;
+      if (half == 1 && std::abs(C * D - 1) < 1e-15) return front * f / a;
+    }
+  }
+  return front * f / a;
+}
+
+double f_quantile_upper(double alpha, double d1, double d2) {
+  double lo = std::log(1e-6), hi = std::log(1e12);  // P(F > e^lo) > alpha > P(F > e^hi) for any alpha used here
+  for (int i = 0; i < 200 && hi - lo > 1e-12; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (f_upper_tail(std::exp(mid), d1, d2) > alpha ? lo : hi) = mid;
+  }
+  return std::exp(0.5 * (lo + hi));
+}
 }  // namespace lab
 
 std::vector<ClaimResult> run_all(const Config& c) {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,6 +99,11 @@ ClaimResult jensen_gap(const Config& c);
 ClaimResult path_survival(const Config& c);
 ClaimResult weight_scaling(const Config& c);
 ClaimResult subnetworks(const Config& c);
+
+// Claim 2's checks at one p, given the inputs x and the outputs y of an inverted dropout at p (exposed so that
+// the tests can hand it outputs of wrong masks: all kept, all dropped, another p).
+std::vector<Check> expectation_checks(std::span<const double> x, std::span<const double> y, double p_nominal,
+                                      const Config& c);
 
 // All nine (in parallel over oneTBB; each claim's numbers do not depend on that), in the order.
 std::vector<ClaimResult> run_all(const Config& c);

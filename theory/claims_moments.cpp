@@ -133,12 +133,52 @@ ClaimResult bias_variance(const Config& c) {
 // ---- 2. inverted dropout keeps the expectation ----------------------------------------------------------
 // y_i = x_i m_i / (1 - p): E[y_i] = x_i (1 - p) / (1 - p) = x_i and Var[y_i] = x_i^2 (1 - p) p / (1 - p)^2 =
 // p / (1 - p) x_i^2. Measured with dropout_forward itself on n inputs, through r_i = y_i / x_i, which has
-// E = 1 and Var = p / (1 - p) whatever x_i is (so every element is a draw of the same law).
+// E = 1 and Var = p / (1 - p) whatever x_i is (so every element is a draw of the same law). Three checks per p:
+//   * the kept fraction (y_i != 0) against 1 - p, standard error sqrt(p (1 - p) / n) (the binomial's, known);
+//   * the mean of r against 1, standard error s_r / sqrt(n);
+//   * the sample variance s_r^2 of r (about its own mean) against p / (1 - p), standard error
+//     sqrt((mu4 - s^4) / n) with the moments estimated.
+// r takes two values, 0 and 1/(1-p), so its law is its kept fraction: the variance is not an independent
+// quantity, and a statistic that ignores the kept fraction cannot tell a wrong mask. The mean of (r - 1)^2
+// (the variance about the claimed mean, used before) is such a statistic at p = 1/2: |r - 1| = 1 for both
+// outcomes, so it is exactly 1 for any mask, all kept or all dropped included. The sample variance about the
+// sample mean is not: with b = the kept fraction, s_r^2 = 4 n/(n-1) b (1 - b) (0 for an all-kept or all-dropped
+// mask). At p = 1/2 its error is second order, so the standard-error formula degenerates (mu4 = s^4): there
+// b = 1/2 + Z / (2 sqrt(n)), Z ~ N(0, 1) to O(1/n), and s_r^2 - 1 = (1 - Z^2) / (n - 1) exactly in terms of Z.
+// The tolerance is then (k^2 - 1) / (n - 1): exceeded only when Z^2 > k^2, the same two-sided normal tail
+// 2 Phi(-k) as every k-sigma check (s_r^2 - 1 <= 1/(n-1) always, so the upper side never fails).
+std::vector<Check> expectation_checks(std::span<const double> x, std::span<const double> y, double p_nominal,
+                                      const Config& c) {
+  const std::size_t n = x.size();
+  const double p = eff(p_nominal);
+  Sample r;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    r.add(y[i] / x[i]);
+    kept += y[i] != 0;
+  }
+  std::vector<Check> out;
+  out.push_back(stat_check("kept fraction at p = " + fmt(p_nominal) + " = 1 - p", 1 - p, double(kept) / double(n),
+                           std::sqrt(p * (1 - p) / double(n)), c));
+  out.push_back(stat_check("E[y/x] at p = " + fmt(p_nominal) + " = 1", 1.0, r.mean(), r.se_mean(), c));
+  const std::string var_what = "Var[y/x] (sample variance) at p = " + fmt(p_nominal) + " = p/(1-p)";
+  if (p == 0.5) {
+    const double k = c.sigmas, m = double(n - 1);
+    out.push_back(Check{var_what, 1.0, r.var(), std::sqrt(2.0) / m, (k * k - 1) / m, Relation::equal,
+                        Role::supports,
+                        "p = 1/2: s^2 - 1 = (1 - Z^2)/(n - 1); tolerance (k^2 - 1)/(n - 1), k = " + fmt(k) +
+                            " (the two-sided " + fmt(k) + "-sigma tail of Z)"});
+  } else {
+    out.push_back(stat_check(var_what, p / (1 - p), r.var(), r.se_var(), c));
+  }
+  return out;
+}
+
 ClaimResult expectation(const Config& c) {
   ClaimResult res;
   res.id = "expectation";
   res.statement = "Inverted dropout (kept values scaled by 1/(1-p)) keeps E[y] = x; it leaves variance p/(1-p) x^2";
-  res.formula = "E[y] = x, Var[y] = p/(1-p) x^2";
+  res.formula = "E[y] = x, Var[y] = p/(1-p) x^2 (kept fraction 1 - p)";
   const std::uint64_t seed = c.seed + 2;
   const std::size_t n = scaled(c, 1 << 20, 1 << 14);
   const auto x = uniform_data(n, seed, 0.5, 1.5);
@@ -149,20 +189,9 @@ ClaimResult expectation(const Config& c) {
   for (std::size_t k = 0; k < std::size(ps); ++k) {
     simdrop::dropout_forward(std::span<const double>(x), std::span<double>(y), ps[k],
                              simdrop::Stream{seed, std::uint64_t(k) << 40});
-    Sample r, dev2;
-    for (std::size_t i = 0; i < n; ++i) {
-      r.add(y[i] / x[i]);
-      dev2.add((y[i] / x[i] - 1) * (y[i] / x[i] - 1));
-    }
-    const double p = eff(ps[k]);
-    res.checks.push_back(stat_check("E[y/x] at p = " + fmt(ps[k]) + " = 1", 1.0, r.mean(), r.se_mean(), c));
-    if (ps[k] == 0.3) res.headline = res.checks.size();
-    // The variance about the mean the claim gives, E[(y/x - 1)^2]: a plain mean, with a plain standard error.
-    // (The sample variance's usual error formula sqrt((mu4 - s^4) / n) is degenerate for a two-point law with
-    // equal weights: at p = 1/2 its first-order term vanishes and the estimate's error is chi-square-shaped.)
-    // At p = 1/2, |y/x - 1| = 1 for both outcomes, so this mean is exactly 1 with no spread: tolerance 0.
-    res.checks.push_back(stat_check("Var[y/x] = E[(y/x - 1)^2] at p = " + fmt(ps[k]) + " = p/(1-p)", p / (1 - p),
-                                    dev2.mean(), dev2.se_mean(), c));
+    const auto checks = expectation_checks(x, y, ps[k], c);
+    if (ps[k] == 0.3) res.headline = res.checks.size() + 2;  // the variance at p = 0.3
+    res.checks.insert(res.checks.end(), checks.begin(), checks.end());
   }
   return res;
 }
@@ -174,7 +203,10 @@ ClaimResult expectation(const Config& c) {
 //   standard (z = w^T(m*x), weights scaled by (1 - p) at test):        gap = p (1 - p) sum w_i^2 x_i^2
 // The text states p(1-p) sum w^2 x^2 while describing inverted dropout's test-time rule: that number is the
 // standard convention's. Measured: mean of z_r^2 over R masks minus the test-time f(E[z]) (known exactly),
-// standard error sd(z^2) / sqrt(R).
+// standard error sd(z^2) / sqrt(R). The two conventions are two experiments, each with its own masks:
+// inverted dropout scales its kept sum by 1/(1-p) and is compared with the full network's s^2; standard
+// dropout keeps the sum unscaled and is compared with the weight-scaled network's ((1-p) s)^2. (From the same
+// masks the standard gap would be the inverted one times (1-p)^2 exactly: no evidence of its own.)
 // ReLU is convex, so E[relu(z)] >= relu(E[z]); the sigmoid is not (concave for z > 0): with E[z] = 1.5 the
 // gap is negative, against the text's "f convex (as many activation functions are)" read as covering it.
 ClaimResult jensen_gap(const Config& c) {
@@ -195,22 +227,24 @@ ClaimResult jensen_gap(const Config& c) {
   res.conditions = "d = 16, " + std::to_string(R) + " masks per p, p = 0.1 .. 0.9; activations at p = 0.5 with "
                    "bias so that E[z] = 1.5; seed " + std::to_string(seed);
   Plot plot{"Jensen gap E[z^2] - f(E z) against p", "p (drop probability)", "gap", false, true};
-  Series inv{"measured, inverted"}, stdc{"measured, standard + weight scaling"};
+  Series inv{"measured, inverted"}, stdc{"measured, standard + weight scaling (own masks)"};
   Series f_inv{"p/(1-p) sum w^2 x^2", true}, f_std{"p(1-p) sum w^2 x^2 (the text's)", true};
   for (std::size_t k = 0; k < std::size(kPs); ++k) {
     const double p = eff(kPs[k]);
+    // Inverted dropout's masks at offsets k 2^40, standard dropout's own at (k + 16) 2^40 (disjoint streams).
     const auto u = dropped_sums(w, x, kPs[k], R, seed, std::uint64_t(k) << 40);
+    const auto us = dropped_sums(w, x, kPs[k], R, seed, std::uint64_t(k + 16) << 40);
     Sample zi2, zs2;
     for (double v : u) {
       const double zi = v / (1 - p);
       zi2.add(zi * zi);
-      zs2.add(v * v);
     }
+    for (double v : us) zs2.add(v * v);
     const double gi = zi2.mean() - s * s, gs = zs2.mean() - (1 - p) * s * (1 - p) * s;
     if (kPs[k] == 0.5) res.headline = res.checks.size();
     res.checks.push_back(stat_check("inverted gap at p = " + fmt(kPs[k]) + " = p/(1-p) sum w^2 x^2",
                                     p / (1 - p) * S2, gi, zi2.se_mean(), c));
-    res.checks.push_back(stat_check("standard gap at p = " + fmt(kPs[k]) + " = p(1-p) sum w^2 x^2",
+    res.checks.push_back(stat_check("standard gap (own masks) at p = " + fmt(kPs[k]) + " = p(1-p) sum w^2 x^2",
                                     p * (1 - p) * S2, gs, zs2.se_mean(), c));
     // The text's number for inverted dropout: 4x too small at p = 1/2, 25x at p = 0.8.
     if (kPs[k] == 0.5 || kPs[k] == 0.8)

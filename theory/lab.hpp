@@ -85,6 +85,18 @@ inline Check exact_check(std::string what, double predicted, double measured, do
 inline double eff(double p) { return simdrop::effective_drop_probability(p); }
 
 std::string fmt(double v);  // short decimal form for statements
+std::string fmt_list(const double* v, std::size_t n);  // "[a, b, c]", 3 decimals, for statements
+
+// One-sided upper normal tail P(Z > k) (k = 6: 9.87e-10): the false-alarm rate every one-sided test uses.
+inline double normal_upper_tail(double k) { return 0.5 * std::erfc(k / std::sqrt(2.0)); }
+// Regularized incomplete beta function I_x(a, b) (continued fraction, Lentz; relative accuracy ~1e-14).
+double incomplete_beta(double a, double b, double x);
+// Upper tail of Snedecor's F(d1, d2) at f: P(F > f) = I_{d2/(d2 + d1 f)}(d2/2, d1/2).
+inline double f_upper_tail(double f, double d1, double d2) {
+  return f <= 0 ? 1.0 : incomplete_beta(d2 / 2, d1 / 2, d2 / (d2 + d1 * f));
+}
+// The f with P(F(d1, d2) > f) = alpha (bisection on log f, to a relative 1e-12).
+double f_quantile_upper(double alpha, double d1, double d2);
 
 // Fixed data (weights, inputs, targets): splitmix64, so the data are the same with every compiler and
 // standard library (std::*_distribution are not). Only the data; every dropout decision is simdrop's.

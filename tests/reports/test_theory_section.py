@@ -188,6 +188,28 @@ class EndToEnd(unittest.TestCase):
             proc = subprocess.run([PROGRAM, "--size", "-1"], capture_output=True, text=True, timeout=60)
             self.assertEqual(proc.returncode, 2)
 
+    def test_scalar_path_gives_the_same_json_but_the_timings(self):
+        # README: SIMDROP_ISA=scalar gives the same JSON in every field but the run times ("seconds").
+        def run(env_isa):
+            env = dict(os.environ)
+            env.pop("SIMDROP_ISA", None)
+            if env_isa:
+                env["SIMDROP_ISA"] = env_isa
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "theory.json")
+                proc = subprocess.run([PROGRAM, "--size", "0.05", "--out", path], capture_output=True, text=True,
+                                      timeout=300, env=env)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                with open(path, encoding="utf-8") as f:
+                    return json.load(f)
+
+        def without_timings(data):
+            self.assertTrue(all("seconds" in c for c in data["claims"]))
+            return {**data, "claims": [{k: v for k, v in c.items() if k != "seconds"} for c in data["claims"]]}
+
+        automatic, scalar = run(None), run("scalar")
+        self.assertEqual(without_timings(automatic), without_timings(scalar))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
