@@ -109,7 +109,8 @@ def render(data, out_dir=None, plt=None):
         w("### Claims the measurements contradict")
         w("")
         for c in failed:
-            bad = [k["what"] for k in c.get("checks", []) if not k.get("pass") and k.get("role") != "seed"]
+            # Only the checks that decide the verdict: a control is meant to fail, and context is not a test.
+            bad = [k["what"] for k in c.get("checks", []) if not k.get("pass") and k.get("role") == "supports"]
             w(f"* `{c['id']}`: {cell('; '.join(bad) or c['statement'])}")
         w("")
     w("### Each claim's checks")
@@ -120,6 +121,8 @@ def render(data, out_dir=None, plt=None):
         w(f"Conditions: {cell(c['conditions'])}.")
         if c.get("notes"):
             w(f"Note: {cell(c['notes'])}.")
+        for what, values in (c.get("per_seed") or {}).items():
+            w(f"Per independent training run, {cell(what)}: {', '.join(num(v) for v in values)}.")
         w("")
         checks = c.get("checks", [])
         if checks:

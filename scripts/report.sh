@@ -98,6 +98,14 @@ echo "   $(grep -cE '^\[[0-9]+/[0-9]+\] ' "$bench_log") benchmarks in $((SECONDS
 # Theory lab (issue #13): the seed text's claims, measured (a few seconds); the report copies it to $out/theory.json.
 echo "== theory lab"
 build/release/theory/simdrop_theory --out "build/runs/$stamp.theory.json"
+if [ "$torch" = ON ]; then
+  # Part two (issue #22): the claims about trained networks, on real training runs with simdrop.torch (about 4
+  # minutes); merged into the same JSON, so the report's theory section shows them with the others.
+  echo "== theory lab on trained networks (theory/trained_networks.py)"
+  PYTHONPATH=build/release/python /usr/bin/python3 theory/trained_networks.py --theory "build/runs/$stamp.theory.json"
+else
+  echo "   (the trained-network claims need PyTorch: left out with --no-torch)"
+fi
 echo "== report"
 /usr/bin/python3 reports/simdrop_report.py "$json" --out "$out" --theory "build/runs/$stamp.theory.json"
 if [ "$torch" = ON ]; then
