@@ -58,7 +58,8 @@ def main(argv):
     try:
         os.makedirs(os.path.join(staging, "raw"))
         for r in runs:
-            shutil.copyfile(r.path, os.path.join(staging, "raw", r.label.replace("/", "_") + ".json"))
+            suffix = ".json.gz" if r.path.endswith(".gz") else ".json"
+            shutil.copyfile(r.path, os.path.join(staging, "raw", r.label.replace("/", "_") + suffix))
         if theory:
             shutil.copyfile(args.theory, os.path.join(staging, "theory.json"))
         Report(runs, staging, plt, theory).write()

@@ -4,6 +4,7 @@ A run names its ops and element types in its context (simdrop_ops, simdrop_dtype
 its op table, issue #21), and the report reads benchmark names against that list rather than one of its own:
 a new op or dtype in the bench reaches the report without an edit here.
 """
+import gzip
 import json
 import os
 import re
@@ -94,12 +95,14 @@ class Run:
     def __init__(self, path, label):
         self.path, self.label = path, label
         try:
-            with open(path, encoding="utf-8") as f:
+            # A run may be stored gzip-compressed (run.json.gz: the committed runs, to keep reports/ small).
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as f:
                 text = f.read()
         except FileNotFoundError:
             raise InputError(f"{path}: no such file")
-        except OSError as e:
-            raise InputError(f"{path}: cannot be read ({e.strerror})")
+        except (OSError, EOFError) as e:
+            raise InputError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})")
         if not text.strip():
             raise InputError(f"{path}: empty file, not a simdrop_bench JSON")
         try:
@@ -202,7 +205,8 @@ def load_runs(paths):
 def unique_labels(paths):
     labels = []
     for p in paths:
-        base = os.path.splitext(os.path.basename(p))[0]
+        name = os.path.basename(p)
+        base = os.path.splitext(name[:-3] if name.endswith(".gz") else name)[0]
         parent = os.path.basename(os.path.dirname(os.path.abspath(p)))
         label = base if base not in ("run", "raw") else parent
         while label in labels:
