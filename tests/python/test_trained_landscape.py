@@ -45,7 +45,7 @@ def test_claim_is_valid(claims, cid):
         for s in p["series"]:
             assert len(s["x"]) == len(s["y"])
             assert "yerr" not in s or len(s["yerr"]) == len(s["y"])
-    assert "../shared" not in json.dumps(c, ensure_ascii=False)
+    assert "seed-dropout" not in json.dumps(c, ensure_ascii=False)  # no path to the seed text
     assert any("\u4e00" <= ch <= "\u9fff" for ch in c["statement"])  # the seed's sentence, quoted
 
 
