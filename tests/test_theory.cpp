@@ -117,7 +117,9 @@ TEST_CASE("theory 2: inverted dropout keeps the expectation", "[theory]") {
   // At p = 1/2 the variance's tolerance is (k^2 - 1)/(n - 1) (the chi-square(1) tail of a second-order error).
   const auto& v = find(r, "Var[y/x] (sample variance) at p = 0.5");
   CHECK(!v.basis.empty());
-  CHECK(v.tolerance < 1e-3);
+  // 35 / (n - 1): about 1e-3 at the tests' sizes (a little more in the sanitizer builds, whose sizes are
+  // capped), far below the O(1) error of a wrong mask (the next test case).
+  CHECK(v.tolerance < 1e-2);
 }
 
 // Claim 2's checks on injected outputs: masks that are wrong must be rejected at p = 1/2, where |y/x - 1| = 1
