@@ -62,6 +62,7 @@ std::size_t affine_pipelined(const T* x, T* y, std::size_t n, const Pass& pass,
                              const Affine<compute_t<T>>& k) noexcept {
   return run_pipelined<T>(n, pass, y, [&](auto streaming) {
     return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      prefetch_ahead<decltype(streaming)::value>(x + 64 * w0, words);
       affine_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, k);
     };
   });
@@ -123,6 +124,8 @@ std::size_t bias_add_pipelined(const T* x, const T* bias, std::size_t cols, std:
   return run_pipelined<T>(n, pass, y, [&](auto streaming) {
     return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
       const std::size_t i = 64 * w0;
+      prefetch_ahead<decltype(streaming)::value>(x + i, words);
+      prefetch_ahead<decltype(streaming)::value>(residual + i, words);
       bias_add_words<T, decltype(streaming)::value>(x + i, bias, cols, (col0 + i) % cols, residual + i, y + i, bits,
                                                     words, scale);
     };
