@@ -28,6 +28,7 @@ struct FusedPass {
   std::uint64_t t;                    // drop threshold in [0, 2^32]
   std::uint64_t* mask_out = nullptr;  // also write the keep bits here when given
   bool stream = false;                // streaming stores where the output is aligned (beyond the caches)
+  bool prefetch = false;              // the pipelined kernels prefetch their inputs (beyond L2)
 
   // Elements [begin, begin + count) of this pass, as a pass of their own (begin a multiple of 64 where
   // mask_out is given, so that they start on a mask word).
@@ -37,10 +38,11 @@ struct FusedPass {
             Stream{s.seed, s.offset + begin, s.generator},
             t,
             mask_out != nullptr ? mask_out + begin / 64 : nullptr,
-            stream};
+            stream,
+            prefetch};
   }
   // The kernels' description of this pass as one pipelined call.
-  Pass pipelined() const noexcept { return Pass{s.seed, s.offset, t, s.generator, mask_out, stream}; }
+  Pass pipelined() const noexcept { return Pass{s.seed, s.offset, t, s.generator, mask_out, stream, prefetch}; }
 };
 
 // Calls step(i, m, bits) for the fused steps [i, i + m) of pass p, bits holding the keep bits of the step's
@@ -107,7 +109,7 @@ void dropout_pass(const FusedPass& p, const T* in, T* out, compute_t<T> scale) {
 }
 
 // The fused pass of a call writing `out` at stream s with the keep bits of p (also to mask_out when given):
-// the path chosen for fused work at that size, and its store kind.
+// the path chosen for fused work at that size, its store kind and whether it prefetches.
 template <class T>
 FusedPass fused_pass(std::span<T> out, double p, Stream s, std::uint64_t* mask_out = nullptr) {
   return {&kernels_for<T>(Work::fused, out.size_bytes()),
@@ -115,7 +117,8 @@ FusedPass fused_pass(std::span<T> out, double p, Stream s, std::uint64_t* mask_o
           s,
           drop_threshold(p),
           mask_out,
-          use_streaming(out.size_bytes())};
+          use_streaming(out.size_bytes()),
+          use_prefetch(out.size_bytes())};
 }
 
 // out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.

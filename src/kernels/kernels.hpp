@@ -21,6 +21,7 @@ struct Pass {
   Generator gen = Generator::philox4x32_10;
   std::uint64_t* mask_out = nullptr;          // also write the keep bits here (whole words) when given
   bool stream = false;                        // streaming stores where y is aligned (outputs beyond the caches)
+  bool prefetch = false;                      // the pipelined kernels prefetch their inputs (outputs beyond L2)
 };
 
 // Alpha dropout's kept a * x + b and dropped value c, in the compute type.

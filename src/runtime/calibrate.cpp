@@ -49,8 +49,8 @@ void run_once(const KernelTable& k, Work work, Buffers& b, bool stream) {
       k.mask(b.mask.data(), b.n, kStream.seed, kStream.offset, t, kStream.generator);
       break;
     case Work::fused:  // one block of the dropout pass, on this thread
-      run_fused_block(FusedPass{&k, b.n, kStream, t, nullptr, stream}, dropout_step(k, b.x.get(), b.y, scale, stream),
-                      dropout_pipelined(k, b.x.get(), b.y, scale));
+      run_fused_block(FusedPass{&k, b.n, kStream, t, nullptr, stream, use_prefetch(b.n * sizeof(float))},
+                      dropout_step(k, b.x.get(), b.y, scale, stream), dropout_pipelined(k, b.x.get(), b.y, scale));
       break;
     case Work::apply:
       k.of<float>().apply(b.x.get(), b.y, b.mask.data(), b.n, scale, stream);

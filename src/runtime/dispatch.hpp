@@ -24,6 +24,14 @@ const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
 // Whether a call writing `bytes` of output uses streaming stores (and belongs to the memory size class).
 inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
 
+// Whether the pipelined kernels of a call writing `bytes` of output prefetch their inputs: where the output
+// alone is larger than L2 (kernels/simd/apply.hpp's kPrefetchAhead says what it gains; on data that L1 and L2
+// hold, up to 256 KiB, the prefetches cost 4-9%).
+inline bool use_prefetch(std::size_t bytes) noexcept {
+  const std::size_t l2 = cache_sizes().l2;
+  return bytes > (l2 != 0 ? l2 : std::size_t{1} << 20);
+}
+
 // The table of a supported path (the scalar table for a path this build lacks).
 const KernelTable& table_of(Isa isa) noexcept;
 

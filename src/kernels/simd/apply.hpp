@@ -30,24 +30,24 @@ inline void apply_words(const T* x, T* y, const std::uint64_t* mask, std::size_t
 }
 
 // How far ahead of a pipelined slice its inputs are prefetched, in bytes. The slices run between the
-// generator's plane steps, and the hardware prefetchers alone left their loads waiting on memory: at DRAM sizes
-// a pass cost about the generator's time plus the memory's. Measured on one Xeon core (AVX-512), medians of
-// three alternating rounds: forward, backward regenerated, alpha and bias-dropout-residual at 256 MiB 9-25%
-// faster (forward fp32 43.1 -> 36.2 ms, copy 30.8 ms; 1 KiB ahead was as good for fp32, worse for the 16-bit
-// types; 4 KiB and more lost most of the gain). Only where the pass streams its stores (data beyond the caches):
-// in cache the prefetches are instructions for nothing (about 2% of a forward at 1 MiB).
+// generator's plane steps, and the hardware prefetchers alone left their loads waiting on memory: beyond L2 a
+// pass cost about the generator's time plus the memory's. Measured on one Xeon core, alternating builds, medians
+// of three rounds, avx512 path: forward fp32 at 4 / 16 / 64 / 256 MiB 0.91 / 0.89 / 0.89 / 0.81 of the time
+// before (256 MiB: 44.9 -> 36.2 ms, copy 30.6 ms), backward regenerated 0.83, bias-dropout-residual 0.87,
+// bfloat16 forward 0.78; the avx2 path 0.92-0.99 (bfloat16 0.59). 1 KiB ahead was as good for fp32 and worse
+// for the 16-bit types; 4 KiB and more lost most of the gain. Only where the pass asks for it (Pass::prefetch,
+// runtime/dispatch.hpp's use_prefetch: outputs beyond L2): on data L1 and L2 hold the prefetches cost 4-9%.
 inline constexpr std::uintptr_t kPrefetchAhead = 2048;
 
-// Prefetches the cache lines kPrefetchAhead bytes past the `words` mask words of elements from x where the pass
-// streams (Stream), else nothing. Addresses by integer arithmetic: past the end of the data they are never
+// Prefetches the cache lines kPrefetchAhead bytes past the `words` mask words of elements from x where
+// `enabled`, else nothing. Addresses by integer arithmetic: past the end of the data they are never
 // dereferenced, and a prefetch does not fault.
-template <bool Stream, class T>
-inline void prefetch_ahead(const T* x, std::size_t words) noexcept {
-  if constexpr (Stream) {
-    const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(x) + kPrefetchAhead;
-    const std::uintptr_t end = first + 64 * words * sizeof(T);
-    for (std::uintptr_t a = first; a < end; a += 64) __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 3);
-  }
+template <class T>
+inline void prefetch_ahead(bool enabled, const T* x, std::size_t words) noexcept {
+  if (!enabled) return;
+  const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(x) + kPrefetchAhead;
+  const std::uintptr_t end = first + 64 * words * sizeof(T);
+  for (std::uintptr_t a = first; a < end; a += 64) arch::prefetch_line<Arch>(a, Arch{});
 }
 
 // Software pipelining over whole batches of kW groups from group g0 (Philox): while the keep bits of batch
@@ -108,8 +108,8 @@ std::size_t run_pipelined(std::size_t n, const Pass& pass, const T* y, const Mak
 template <class T>
 std::size_t forward_pipelined(const T* x, T* y, std::size_t n, const Pass& pass, compute_t<T> scale) noexcept {
   return run_pipelined<T>(n, pass, y, [&](auto streaming) {
-    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
-      prefetch_ahead<decltype(streaming)::value>(x + 64 * w0, words);
+    return [=, pf = pass.prefetch](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      prefetch_ahead(pf, x + 64 * w0, words);
       apply_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, scale);
     };
   });

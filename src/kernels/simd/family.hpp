@@ -61,8 +61,8 @@ template <class T>
 std::size_t affine_pipelined(const T* x, T* y, std::size_t n, const Pass& pass,
                              const Affine<compute_t<T>>& k) noexcept {
   return run_pipelined<T>(n, pass, y, [&](auto streaming) {
-    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
-      prefetch_ahead<decltype(streaming)::value>(x + 64 * w0, words);
+    return [=, pf = pass.prefetch](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+      prefetch_ahead(pf, x + 64 * w0, words);
       affine_words<T, decltype(streaming)::value>(x + 64 * w0, y + 64 * w0, bits, words, k);
     };
   });
@@ -122,10 +122,10 @@ template <class T>
 std::size_t bias_add_pipelined(const T* x, const T* bias, std::size_t cols, std::size_t col0, const T* residual, T* y,
                                std::size_t n, const Pass& pass, compute_t<T> scale) noexcept {
   return run_pipelined<T>(n, pass, y, [&](auto streaming) {
-    return [=](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
+    return [=, pf = pass.prefetch](std::size_t w0, const std::uint64_t* bits, std::size_t words) {
       const std::size_t i = 64 * w0;
-      prefetch_ahead<decltype(streaming)::value>(x + i, words);
-      prefetch_ahead<decltype(streaming)::value>(residual + i, words);
+      prefetch_ahead(pf, x + i, words);
+      prefetch_ahead(pf, residual + i, words);
       bias_add_words<T, decltype(streaming)::value>(x + i, bias, cols, (col0 + i) % cols, residual + i, y + i, bits,
                                                     words, scale);
     };
