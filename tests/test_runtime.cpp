@@ -137,9 +137,10 @@ TEST_CASE("cache sizes come from the CPU and set the streaming threshold", "[run
     CHECK(c.l2 >= c.l1d);
     if (c.l3 != 0) CHECK(c.l3 >= c.l2);
   }
-  // The default threshold is half the last-level cache (16 MiB where no size is known).
+  // The default threshold is half the last-level cache, at most 32 MiB (16 MiB where no size is known).
   const std::size_t llc = c.l3 != 0 ? c.l3 : c.l2;
-  const std::size_t expected = llc != 0 ? llc / 2 : std::size_t{16} << 20;
+  const std::size_t expected =
+      llc != 0 ? std::min<std::size_t>(llc / 2, std::size_t{32} << 20) : std::size_t{16} << 20;
   CHECK(stream_threshold() == expected);
   {
     StreamScope scope(12345);

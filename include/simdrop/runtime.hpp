@@ -128,8 +128,9 @@ std::size_t grain_size() noexcept;
 
 // Outputs of at least this many bytes are written with streaming (non-temporal) stores, which skip reading
 // the output's cache lines first and leave the caches to the input. The default is half the last-level
-// cache (cache_sizes().l3 / 2, where input and output together stop fitting in it; 16 MiB where the size is
-// unknown). 0 streams always, SIZE_MAX never. The threshold is also the line between the size classes.
+// cache (cache_sizes().l3 / 2, where input and output together stop fitting in it) but at most 32 MiB (a
+// virtual machine may report its host's whole L3), and 16 MiB where the size is unknown. 0 streams always,
+// SIZE_MAX never. The threshold is also the line between the size classes.
 void set_stream_threshold(std::size_t bytes) noexcept;
 std::size_t stream_threshold() noexcept;
 
