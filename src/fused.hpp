@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <simdrop/dropout.hpp>
 #include <simdrop/runtime.hpp>
 #include <simdrop/stream.hpp>
@@ -108,23 +109,24 @@ void dropout_pass(const FusedPass& p, const T* in, T* out, compute_t<T> scale) {
   fused_blocks(p, dropout_step(*p.kernels, in, out, scale, p.stream), dropout_pipelined(*p.kernels, in, out, scale));
 }
 
-// The fused pass of a call writing `out` at stream s with the keep bits of p (also to mask_out when given):
-// the path chosen for fused work at that size, its store kind and whether it prefetches.
+// The fused pass of a call writing `out` from the inputs `in` at stream s with the keep bits of p (also to
+// mask_out when given): the path chosen for fused work at that size, its store kind and whether it prefetches.
 template <class T>
-FusedPass fused_pass(std::span<T> out, double p, Stream s, std::uint64_t* mask_out = nullptr) {
+FusedPass fused_pass(std::span<T> out, std::initializer_list<const void*> in, double p, Stream s,
+                     std::uint64_t* mask_out = nullptr) {
   return {&kernels_for<T>(Work::fused, out.size_bytes()),
           out.size(),
           s,
           drop_threshold(p),
           mask_out,
-          use_streaming(out.size_bytes()),
+          use_streaming(out.size_bytes(), out.data(), in),
           use_prefetch(out.size_bytes())};
 }
 
 // out = keep ? in * scale : +0.0 with the keep bits regenerated from s: the core's fused dropout pass.
 template <class T>
 void regenerated_dropout(std::span<const T> in, std::span<T> out, double p, Stream s, compute_t<T> scale) {
-  dropout_pass(fused_pass(out, p, s), in.data(), out.data(), scale);
+  dropout_pass(fused_pass(out, {in.data()}, p, s), in.data(), out.data(), scale);
 }
 
 // out = keep ? in * scale : +0.0 over n elements from a stored mask, block by block.

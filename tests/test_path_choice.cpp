@@ -97,3 +97,21 @@ TEST_CASE("the path choice never changes an output", "[runtime][reproducibility]
     }
   }
 }
+
+TEST_CASE("streaming stores only out of place and prefetching only beyond L2", "[runtime]") {
+  // Outputs of the memory size class stream, except where the output is one of the inputs (it is in the
+  // caches then, and streaming stores would only evict it); every input counts (bias-dropout-residual has two).
+  StreamScope threshold(std::size_t{1} << 16);
+  const float a[1] = {}, b[1] = {};
+  const std::size_t big = std::size_t{1} << 16, small = big - 1;
+  CHECK(detail::use_streaming(big));
+  CHECK_FALSE(detail::use_streaming(small));
+  CHECK(detail::use_streaming(big, a, {b}));
+  CHECK_FALSE(detail::use_streaming(big, a, {a}));
+  CHECK_FALSE(detail::use_streaming(big, a, {b, a}));
+  CHECK_FALSE(detail::use_streaming(small, a, {b}));
+  // The pipelined kernels prefetch where the output alone is larger than L2 (1 MiB where L2 is unknown).
+  const std::size_t l2 = cache_sizes().l2 != 0 ? cache_sizes().l2 : std::size_t{1} << 20;
+  CHECK_FALSE(detail::use_prefetch(l2));
+  CHECK(detail::use_prefetch(l2 + 1));
+}

@@ -22,7 +22,7 @@ template <class T>
 void alpha_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std::span<std::uint64_t> mask) {
   const AlphaCoefficients c = alpha_dropout_coefficients(p);
   check_elementwise(x, y, s, mask, kForward);
-  const FusedPass pass = fused_pass(y, p, s, mask.empty() ? nullptr : mask.data());
+  const FusedPass pass = fused_pass(y, {x.data()}, p, s, mask.empty() ? nullptr : mask.data());
   const TypedKernels<T>& k = pass.kernels->of<T>();
   using C = compute_t<T>;
   const Affine<C> coefficients{static_cast<C>(c.a), static_cast<C>(c.b), static_cast<C>(c.dropped)};
@@ -44,7 +44,7 @@ void alpha_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, 
   check_no_overlap(dy, dx, "dy", "dx", /*allow_same=*/true);
   check_mask_out<T>(mask, dy.size(), dy, dx, kBackward);
   masked_pass(kernels_for<T>(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(),
-              static_cast<compute_t<T>>(c.a), use_streaming(dx.size_bytes()));
+              static_cast<compute_t<T>>(c.a), use_streaming(dx.size_bytes(), dx.data(), {dy.data()}));
 }
 template <class T>
 void alpha_backward(std::span<const T> dy, std::span<T> dx, double p, Stream s) {

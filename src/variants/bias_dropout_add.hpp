@@ -40,7 +40,7 @@ void bias_dropout_add(std::span<const T> x, std::span<const T> bias, std::span<c
     check_no_overlap(residual, mask, "residual", "mask", false);
   }
   check_elementwise(x, y, s, mask, kForward);
-  const FusedPass pass = fused_pass(y, p, s, mask.empty() ? nullptr : mask.data());
+  const FusedPass pass = fused_pass(y, {x.data(), residual.data()}, p, s, mask.empty() ? nullptr : mask.data());
   const TypedKernels<T>& k = pass.kernels->of<T>();
   const compute_t<T> scale = scale_of<T>(p);
   const std::size_t cols = bias.size();
@@ -117,7 +117,8 @@ void bias_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
                  dbias);
     return;
   }
-  masked_pass(table, dy.data(), dx.data(), mask.data(), dy.size(), scale, use_streaming(dx.size_bytes()));
+  masked_pass(table, dy.data(), dx.data(), mask.data(), dy.size(), scale,
+              use_streaming(dx.size_bytes(), dx.data(), {dy.data()}));
   finish_dbias(
       block_column_sums<T>(rows, cols, [&](std::size_t r) { return static_cast<const T*>(dx.data() + r * cols); }),
       dbias);

@@ -24,7 +24,8 @@ void core_forward(std::span<const T> x, std::span<T> y, double p, Stream s, std:
                   Names names) {
   check_probability(p);
   check_elementwise(x, y, s, mask, names);
-  dropout_pass(fused_pass(y, p, s, mask.empty() ? nullptr : mask.data()), x.data(), y.data(), scale_of<T>(p));
+  dropout_pass(fused_pass(y, {x.data()}, p, s, mask.empty() ? nullptr : mask.data()), x.data(), y.data(),
+               scale_of<T>(p));
 }
 
 template <class T>
@@ -35,7 +36,7 @@ void core_backward(std::span<const T> dy, std::span<const std::uint64_t> mask, s
   check_mask_size(mask.size(), dy.size());
   check_no_overlap(dx, mask, "dx", "mask", false);
   masked_pass(kernels_for<T>(Work::apply, dx.size_bytes()), dy.data(), dx.data(), mask.data(), dy.size(),
-              scale_of<T>(p), use_streaming(dx.size_bytes()));
+              scale_of<T>(p), use_streaming(dx.size_bytes(), dx.data(), {dy.data()}));
 }
 
 }  // namespace detail
