@@ -104,8 +104,8 @@ TEST_CASE("streaming stores only out of place and prefetching only beyond L2", "
   StreamScope threshold(std::size_t{1} << 16);
   const float a[1] = {}, b[1] = {};
   const std::size_t big = std::size_t{1} << 16, small = big - 1;
-  CHECK(detail::use_streaming(big));
-  CHECK_FALSE(detail::use_streaming(small));
+  CHECK(detail::beyond_caches(big));
+  CHECK_FALSE(detail::beyond_caches(small));
   CHECK(detail::use_streaming(big, a, {b}));
   CHECK_FALSE(detail::use_streaming(big, a, {a}));
   CHECK_FALSE(detail::use_streaming(big, a, {b, a}));

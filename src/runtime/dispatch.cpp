@@ -171,7 +171,7 @@ const KernelTable& choice(Work w, SizeClass c) {
 
 // The size class of a call: the memory class is where streaming stores start.
 SizeClass class_of(std::size_t output_bytes) noexcept {
-  return use_streaming(output_bytes) ? SizeClass::memory : SizeClass::cache;
+  return beyond_caches(output_bytes) ? SizeClass::memory : SizeClass::cache;
 }
 
 }  // namespace

@@ -22,15 +22,16 @@ const KernelTable& kernels_for(Work work, std::size_t output_bytes) {
   return kernels_for(work, output_bytes, std::is_same_v<T, float16>);
 }
 
-// Whether a call writing `bytes` of output belongs to the memory size class (and streams, if not in place).
-inline bool use_streaming(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
+// Whether a call writing `bytes` of output is beyond the caches: the memory size class, where it streams its
+// stores unless it writes in place (use_streaming).
+inline bool beyond_caches(std::size_t bytes) noexcept { return bytes >= stream_threshold(); }
 
 // Whether a call writing `bytes` of output at `out` from the inputs `in` uses streaming stores: in the memory
 // size class and not in place. An output that is one of its inputs is in the caches already when it is written,
 // and streaming stores only evict it: 64 MiB fp32 in place, forward + regenerated backward, 2 threads, took
 // 9.2-9.8 ms streamed against 5.0-5.9 with plain stores (out of place: 6.8-8.0 streamed, 12.0-12.3 plain).
 inline bool use_streaming(std::size_t bytes, const void* out, std::initializer_list<const void*> in) noexcept {
-  if (!use_streaming(bytes)) return false;
+  if (!beyond_caches(bytes)) return false;
   for (const void* input : in)
     if (input == out) return false;
   return true;

@@ -24,9 +24,8 @@ template <class T>
 void apply_planes(std::span<const T> in, std::span<T> out, const std::uint64_t* planes, const PlaneShape& shape,
                   compute_t<T> scale) {
   const TypedKernels<T>& k = kernels_for<T>(Work::apply, out.size_bytes()).template of<T>();
-  const bool beyond_caches = use_streaming(out.size_bytes());
   const bool stream = use_streaming(out.size_bytes(), out.data(), {in.data()});
-  if (shape.layout == Layout::nchw && shape.spatial >= 64 && !beyond_caches) {
+  if (shape.layout == Layout::nchw && shape.spatial >= 64 && !beyond_caches(out.size_bytes())) {
     // Planes long enough to be runs: each is scaled or zeroed whole, with no mask bits per element. (Not for
     // outputs beyond the caches: skipping the input of dropped planes breaks the hardware prefetcher's
     // stream, and the element-mask form below was 20% faster there.)
